@@ -1,0 +1,114 @@
+"""Headless command line: python -m mnist_core train --model mlp --epochs 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from mnist_core.config import config_from_dict, default_config
+from mnist_core.data import DataError, load_dataset, resolve_source
+from mnist_core.knobs import KnobError, apply_knob_settings
+
+
+def _parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m mnist_core")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train one model and print each epoch")
+    train.add_argument("--model", choices=("mlp", "cnn"), required=True)
+    train.add_argument("--epochs", type=int, help="number of epochs")
+    train.add_argument("--batch-size", type=int, help="images per batch")
+    train.add_argument(
+        "--train-limit", type=int, help="use the first N training images"
+    )
+    train.add_argument("--data", help="a Keras-layout .npz or a folder of IDX files")
+    train.add_argument(
+        "--seed", type=int, help="seed for every random source of the run"
+    )
+    train.add_argument("--save", metavar="NAME", help="save the model under this name")
+    train.add_argument("--json", metavar="PATH", help="write the run record to PATH")
+    train.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set any knob, e.g. --set optimizer=adam --set layers.0.units=20",
+    )
+    train.add_argument("--config", metavar="PATH", help="start from a config JSON file")
+    return parser.parse_args(argv)
+
+
+def _build_config(arguments: argparse.Namespace):
+    if arguments.config:
+        data = json.loads(Path(arguments.config).read_text())
+        config = config_from_dict(data.get("config", data))
+    else:
+        config = default_config(arguments.model)
+    flag_settings = {
+        "epochs": arguments.epochs,
+        "batch_size": arguments.batch_size,
+        "train_limit": arguments.train_limit,
+        "seed": arguments.seed,
+    }
+    settings = [
+        f"{name}={value}" for name, value in flag_settings.items() if value is not None
+    ]
+    return apply_knob_settings(config, settings + arguments.settings)
+
+
+def _print_progress(event: dict) -> None:
+    if event["kind"] != "epoch":
+        return
+    metrics = event["metrics"]
+    parts = [f"epoch {event['epoch']}/{event['epochs']}", f"{event['seconds']:.1f} s"]
+    for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        if name in metrics:
+            parts.append(f"{name} {metrics[name]:.4f}")
+    print("  ".join(parts), flush=True)
+
+
+def run_train(arguments: argparse.Namespace) -> int:
+    from mnist_core.training import train_model
+
+    try:
+        config = _build_config(arguments)
+        dataset = load_dataset(resolve_source(arguments.data))
+    except (ValueError, KnobError, DataError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"data: {dataset.source.description}, {dataset.num_train} training and "
+        f"{dataset.num_test} test images",
+        flush=True,
+    )
+    record, model = train_model(config, dataset, on_progress=_print_progress)
+    print(
+        f"test loss {record['test_loss']}  test accuracy {record['test_accuracy']:.4f}  "
+        f"parameters {record['num_parameters']:,}",
+        flush=True,
+    )
+    if arguments.save:
+        from mnist_core.storage import save_model
+
+        path = save_model(model, record, arguments.save)
+        print(f"saved {path}")
+    if arguments.json:
+        Path(arguments.json).write_text(json.dumps(record, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    arguments = _parse_arguments(sys.argv[1:] if argv is None else argv)
+    if arguments.command == "train":
+        return run_train(arguments)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
