@@ -86,7 +86,8 @@ def run_train(arguments: argparse.Namespace) -> int:
     )
     record, model = train_model(config, dataset, on_progress=_print_progress)
     print(
-        f"test loss {record['test_loss']}  test accuracy {record['test_accuracy']:.4f}  "
+        f"test loss {record['test_loss']}  "
+        f"test accuracy {record['test_accuracy']:.4f}  "
         f"parameters {record['num_parameters']:,}",
         flush=True,
     )
