@@ -30,6 +30,11 @@ def _parse_arguments(argv: list[str]) -> argparse.Namespace:
     train.add_argument("--save", metavar="NAME", help="save the model under this name")
     train.add_argument("--json", metavar="PATH", help="write the run record to PATH")
     train.add_argument(
+        "--save-dir",
+        metavar="FOLDER",
+        help="folder for --save (default: saved/ in the models folder)",
+    )
+    train.add_argument(
         "--set",
         dest="settings",
         action="append",
@@ -94,7 +99,8 @@ def run_train(arguments: argparse.Namespace) -> int:
     if arguments.save:
         from mnist_core.storage import save_model
 
-        path = save_model(model, record, arguments.save)
+        folder = Path(arguments.save_dir) if arguments.save_dir else None
+        path = save_model(model, record, arguments.save, folder=folder)
         print(f"saved {path}")
     if arguments.json:
         Path(arguments.json).write_text(json.dumps(record, indent=2))
