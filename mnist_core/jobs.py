@@ -32,7 +32,7 @@ RUNS_PER_WORKER = 8
 # Seconds a stop request may take before the worker process is killed.
 STOP_GRACE_SECONDS = 20.0
 # Seconds a job may go on after its owner's browser session is gone.
-ORPHAN_GRACE_SECONDS = 10.0
+ORPHAN_GRACE_SECONDS = 30.0
 SCHEDULER_TICK_SECONDS = 0.5
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,6 +110,7 @@ class TrainingJob:
     stop_reason: str | None = None
     stop_requested_at: float | None = None
     max_concurrent_others: int = 0
+    owner_gone_since: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _scheduler: Scheduler | None = field(default=None, repr=False)
 
@@ -440,7 +441,7 @@ class Scheduler:
         for job in list(self._jobs.values()):
             if job.state not in ACTIVE_STATES:
                 continue
-            if job.is_owner_alive is not None and not job.is_owner_alive():
+            if self._owner_gone_too_long(job, now):
                 logger.info("Stopping job %s: its browser session is gone", job.job_id)
                 job.is_owner_alive = None
                 self.stop_job(job, "session_closed")
@@ -454,6 +455,20 @@ class Scheduler:
                     if worker is not None:
                         logger.warning("Killing worker of job %s", job.job_id)
                         worker.process.kill()
+
+    def _owner_gone_too_long(self, job: TrainingJob, now: float) -> bool:
+        """Return True once the owner's session has been gone for the grace time.
+
+        A browser that reconnects within ORPHAN_GRACE_SECONDS keeps its job.
+        """
+        if job.is_owner_alive is None:
+            return False
+        if job.is_owner_alive():
+            job.owner_gone_since = None
+            return False
+        if job.owner_gone_since is None:
+            job.owner_gone_since = now
+        return now - job.owner_gone_since > ORPHAN_GRACE_SECONDS
 
     def _start_queued_jobs(self) -> None:
         busy = [worker for worker in self._workers if worker.job is not None]
