@@ -205,3 +205,8 @@ def list_models(folder: Path) -> list[ModelEntry]:
 def shipped_models() -> list[ModelEntry]:
     """List the trained tutorial models that ship in `models/defaults/`."""
     return list_models(DEFAULT_MODELS_DIR / SHIPPED_FOLDER)
+
+
+def list_visible_models(owner: str) -> list[ModelEntry]:
+    """List the models a browser session may pick: saved ones, then shipped ones."""
+    return list_models(models_dir() / "saved") + shipped_models()
