@@ -304,3 +304,34 @@ def load_default_dataset(data_path: str | None = None) -> Dataset:
     """Resolve the source and load it; raises DataError for a broken file."""
     source = resolve_source(data_path)
     return load_dataset(source)
+
+
+def indices_by_class(labels: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
+    """Return (10, per_class) indices of random images of each digit, seeded.
+
+    A class with fewer than `per_class` images repeats some of them.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for digit in range(NUM_CLASSES):
+        members = np.flatnonzero(labels == digit)
+        if len(members) == 0:
+            raise DataError(f"the data set has no images of the digit {digit}")
+        replace = len(members) < per_class
+        rows.append(rng.choice(members, size=per_class, replace=replace))
+    return np.stack(rows)
+
+
+def tile_images(images: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
+    """Arrange (num_images, 28, 28) uint8 images in a grid image with grey gaps."""
+    num_images, height, width = images.shape
+    rows = -(-num_images // columns)
+    grid = np.full(
+        (rows * (height + gap) - gap, columns * (width + gap) - gap), 96, np.uint8
+    )
+    for position, image in enumerate(images):
+        row, column = divmod(position, columns)
+        top = row * (height + gap)
+        left = column * (width + gap)
+        grid[top : top + height, left : left + width] = image
+    return grid
