@@ -1,0 +1,28 @@
+"""Deep links and query parameters on a freshly started server."""
+
+import pytest
+
+from tests.browser.conftest import AppServer, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def fresh_server(models_folder):
+    server = AppServer({"MNIST_MODELS_DIR": str(models_folder)})
+    yield server
+    server.stop()
+
+
+def test_deep_link_serves_data_page_first(fresh_server, page):
+    page.goto(f"{fresh_server.url}/data")
+    page.get_by_role("heading", name="The data").wait_for()
+    screenshot(page, "deep-link-data")
+    assert page.get_by_text("Page not found").count() == 0
+
+
+def test_home_page_names_data_source(fresh_server, page):
+    page.goto(fresh_server.url)
+    page.get_by_role("heading", name="MNIST Explorer").wait_for()
+    screenshot(page, "home")
+    assert page.get_by_text("Data in use:").count() >= 1
