@@ -36,3 +36,11 @@ INSIDE_CONFUSION_CHART = "inside.confusion_chart"
 INSIDE_LAST_CLICK = "inside.last_click"
 INSIDE_TRUE_DIGIT = "inside.true_digit"
 INSIDE_PREDICTED_DIGIT = "inside.predicted_digit"
+
+# The draw page. int: bumped by Clear, so the canvas gets a new key and empties.
+DRAW_CANVAS_VERSION = "draw.canvas_version"
+DRAW_STROKE_WIDTH = "draw.stroke_width"
+DRAW_UPLOAD = "draw.upload"
+DRAW_COMPARE_NAIVE = "draw.compare_naive"
+# Followed by "mlp" or "cnn": the select box of the model that reads the digit.
+DRAW_MODEL_PREFIX = "draw.model."

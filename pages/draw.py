@@ -1,0 +1,237 @@
+"""Draw a digit (or upload a picture of one) and see how the models read it."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from mnist_core import drawing
+from ui import state
+from ui.format import format_probability
+from ui.model_picker import ModelChoice, available_models, load_choice
+
+CANVAS_KEY = "draw.canvas"
+# Okabe-Ito blue and orange, distinguishable with any colour vision.
+METHOD_COLOURS = {"MNIST-style": "#0072B2", "Naive resize": "#E69F00"}
+st.title("Draw a digit")
+st.write(
+    "Draw one digit in the black box and release the mouse: the models read it "
+    "after every stroke. First, your drawing is prepared the way MNIST's digits "
+    "were: cropped to the ink, shrunk so its longer side is 20 pixels, and placed "
+    "in a 28x28 frame with its centre of mass in the middle. The three small "
+    "pictures show each step."
+)
+
+
+def default_position(choices: list[ModelChoice]) -> int:
+    """Prefer a model trained in this session, then a shipped one."""
+    for origin in ("session", "shipped"):
+        for position, choice in enumerate(choices):
+            if choice.origin == origin:
+                return position
+    return 0
+
+
+def model_controls() -> list[ModelChoice]:
+    """Draw one model select box per architecture; return the chosen models."""
+    st.sidebar.subheader("Models that read the digit")
+    chosen = []
+    for architecture in ("mlp", "cnn"):
+        choices = available_models((architecture,))
+        if not choices:
+            continue
+        position = st.sidebar.selectbox(
+            architecture.upper(),
+            range(len(choices)),
+            index=default_position(choices),
+            format_func=lambda position, choices=choices: choices[position].label,
+            key=state.DRAW_MODEL_PREFIX + architecture,
+        )
+        chosen.append(choices[position])
+    return chosen
+
+
+def clear_canvas() -> None:
+    version = st.session_state.get(state.DRAW_CANVAS_VERSION, 0)
+    st.session_state[state.DRAW_CANVAS_VERSION] = version + 1
+
+
+def canvas_controls() -> np.ndarray | None:
+    """Draw the canvas and its controls; return its RGBA pixels, if any."""
+    stroke_width = st.slider(
+        "Stroke width",
+        min_value=4,
+        max_value=40,
+        value=18,
+        key=state.DRAW_STROKE_WIDTH,
+        help="Width of the pen in canvas pixels; the canvas is 280 pixels wide.",
+    )
+    version = st.session_state.get(state.DRAW_CANVAS_VERSION, 0)
+    result = st_canvas(
+        stroke_width=stroke_width,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=drawing.CANVAS_SIDE,
+        width=drawing.CANVAS_SIDE,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=f"{CANVAS_KEY}.{version}",
+    )
+    st.button("Clear", on_click=clear_canvas, icon=":material/delete:")
+    st.caption("Hover over the canvas for its toolbar: undo, redo and reset.")
+    return result.image_data
+
+
+def upload_controls() -> tuple[bool, np.ndarray | None]:
+    """Draw the file uploader; return (a file is there, its pixels or None)."""
+    with st.expander("Or upload a picture of a digit"):
+        upload = st.file_uploader(
+            "Picture of one digit (PNG or JPEG)",
+            type=["png", "jpg", "jpeg"],
+            key=state.DRAW_UPLOAD,
+            help=f"At most {drawing.MAX_UPLOAD_BYTES // 2**20} MB and "
+            f"{drawing.MAX_UPLOAD_PIXELS:,} pixels, dark on light or light on dark.",
+        )
+        st.caption("While a picture is uploaded, the models read it, not the canvas.")
+    if upload is None:
+        return False, None
+    try:
+        return True, drawing.read_upload(upload.getvalue())
+    except drawing.UploadError as error:
+        st.error(f"Cannot use {upload.name}: {error}.")
+        return True, None
+
+
+def enlarge(image: np.ndarray, side: int = 112) -> np.ndarray:
+    """Repeat pixels so a small image shows sharp squares, not a blur."""
+    factor = max(1, side // max(image.shape))
+    return np.kron(image, np.ones((factor, factor), np.float32))
+
+
+def show_steps(steps: drawing.DigitSteps) -> None:
+    height, width = steps.cropped.shape
+    cropped, scaled, framed = st.columns(3)
+    cropped.image(enlarge(steps.cropped), caption=f"1. Cropped: {height}x{width}")
+    scaled.image(enlarge(steps.scaled), caption="2. Longer side 20 pixels")
+    framed.image(enlarge(steps.framed), caption="3. Centred in 28x28")
+
+
+def probability_chart(table: pd.DataFrame) -> alt.Chart:
+    methods = list(table["method"].unique())
+    colour = alt.Color(
+        "method:N",
+        title="Preprocessing",
+        legend=alt.Legend(orient="bottom", direction="vertical"),
+        scale=alt.Scale(domain=methods, range=[METHOD_COLOURS[m] for m in methods]),
+    )
+    return (
+        alt.Chart(table)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "digit:O",
+                title="Digit",
+                axis=alt.Axis(labelAngle=0, labelOverlap=False),
+            ),
+            xOffset="method:N",
+            y=alt.Y(
+                "probability:Q", title="Probability", scale=alt.Scale(domain=[0, 1])
+            ),
+            color=colour,
+            tooltip=["method", "digit", alt.Tooltip("probability:Q", format=".1%")],
+        )
+        .properties(height=260)
+    )
+
+
+def show_prediction(choice: ModelChoice, inputs: dict[str, np.ndarray]) -> None:
+    """Show one model's reading of each prepared input."""
+    st.subheader(choice.architecture.upper())
+    st.caption(choice.label)
+    loaded = load_choice(choice)
+    if loaded is None:
+        return
+    model, metadata = loaded
+    output_activation = metadata.get("config", {}).get("output_activation")
+    if output_activation not in (None, "softmax"):
+        st.caption(
+            f"This model's output layer uses {output_activation}, not softmax, so "
+            "the bars show a softmax of its outputs."
+        )
+    rows = []
+    for method, image in inputs.items():
+        try:
+            probabilities = drawing.predict_digit(model, image)
+        except drawing.PredictionError as error:
+            st.error(f"{choice.label} cannot read the digit: {error}")
+            return
+        guess = int(probabilities.argmax())
+        probability_text = format_probability(float(probabilities[guess]))
+        st.metric(f"{method} reads", guess)
+        st.caption(f"with {probability_text} probability")
+        rows += [(method, d, float(p)) for d, p in enumerate(probabilities)]
+
+    table = pd.DataFrame(rows, columns=["method", "digit", "probability"])
+    st.altair_chart(probability_chart(table), use_container_width=True)
+    with st.expander("Probabilities as numbers"):
+        # One row per digit, one column per preprocessing.
+        by_digit = table.pivot(index="digit", columns="method", values="probability")
+        st.dataframe(by_digit[list(inputs)].map(format_probability))
+
+
+def send_to_inside(framed: np.ndarray) -> None:
+    st.session_state[state.DRAWN_DIGIT] = framed.astype(np.float32)
+    st.session_state[state.INSIDE_INPUT_REQUEST] = {"kind": "drawn"}
+    st.switch_page("pages/inside.py")
+
+
+@st.fragment
+def show_workbench(choices: list[ModelChoice]) -> None:
+    """Draw the input and the predictions, so that a stroke reruns only this part."""
+    # A fixed-width column keeps the 280-pixel canvas whole on narrow screens;
+    # the results wrap below it when they do not fit beside it.
+    row = st.container(horizontal=True, gap="large")
+    input_column = row.container(width=drawing.CANVAS_SIDE + 20)
+    result_column = row.container()
+    with input_column:
+        # The canvas stays on the page while a picture is uploaded, so that
+        # removing the picture brings the drawing back.
+        pixels = canvas_controls()
+        uploaded, upload_pixels = upload_controls()
+    if uploaded:
+        pixels = upload_pixels
+    steps = None if pixels is None else drawing.preprocess_image(pixels)
+
+    with result_column:
+        if steps is None and not (uploaded and upload_pixels is None):
+            st.info("Draw a digit: the models read it when you release the mouse.")
+        if steps is None:
+            return
+        show_steps(steps)
+        compare = st.toggle(
+            "Compare with a naive resize of the whole picture",
+            key=state.DRAW_COMPARE_NAIVE,
+        )
+        inputs = {"MNIST-style": steps.framed}
+        if compare:
+            inputs["Naive resize"] = drawing.resize_naively(steps.ink)
+            st.image(enlarge(inputs["Naive resize"]), caption="Naive: 28x28")
+            st.caption(
+                "The naive resize shrinks the whole picture to 28x28 pixels. A small "
+                "or off-centre digit becomes a few grey pixels away from the middle, "
+                "unlike any digit the models saw in training."
+            )
+        for column, choice in zip(st.columns(len(choices) or 1), choices, strict=False):
+            with column:
+                show_prediction(choice, inputs)
+        if st.button("See this digit inside the CNN", icon=":material/biotech:"):
+            send_to_inside(steps.framed)
+
+
+chosen_models = model_controls()
+if not chosen_models:
+    st.info("No model yet: train one on the MLP or CNN page first.")
+show_workbench(chosen_models)
