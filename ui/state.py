@@ -37,6 +37,22 @@ INSIDE_LAST_CLICK = "inside.last_click"
 INSIDE_TRUE_DIGIT = "inside.true_digit"
 INSIDE_PREDICTED_DIGIT = "inside.predicted_digit"
 
+# The MLP and CNN pages. Widget keys start with the *_WIDGET_PREFIX; deleting
+# them makes the widgets take their values from the stored config again.
+MLP_WIDGET_PREFIX = "mlp.widget."
+# True once the page has read the knob settings in the link it was opened with.
+MLP_QUERY_APPLIED = "mlp.query_applied"
+# list[str]: link settings that could not be applied, shown once.
+MLP_QUERY_WARNINGS = "mlp.query_warnings"
+# dict: the sweep form's knob, values text, seeds per value and validation.
+MLP_SWEEP_SETTINGS = "mlp.sweep_settings"
+CNN_WIDGET_PREFIX = "cnn.widget."
+CNN_QUERY_APPLIED = "cnn.query_applied"
+CNN_QUERY_WARNINGS = "cnn.query_warnings"
+CNN_SWEEP_SETTINGS = "cnn.sweep_settings"
+# set[str]: ids of finished jobs already recorded as runs and session models.
+RECORDED_JOBS = "shared.recorded_jobs"
+
 # The draw page. int: bumped by Clear, so the canvas gets a new key and empties.
 DRAW_CANVAS_VERSION = "draw.canvas_version"
 DRAW_STROKE_WIDTH = "draw.stroke_width"
