@@ -15,6 +15,8 @@ import logging
 import os
 import socket
 import threading
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +39,9 @@ IDX_NAMES = {
     "x_test": "t10k-images-idx3-ubyte",
     "y_test": "t10k-labels-idx1-ubyte",
 }
+# Errors np.load raises for a file that is not an .npz archive or is damaged.
+# A truncated zip raises BadZipFile and a damaged member raises zlib.error.
+_ARCHIVE_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 MNIST_SOURCE_NOTE = (
     "MNIST by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, "
     "licensed CC BY-SA 3.0"
@@ -89,7 +94,7 @@ def _read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as handle:
             raw = handle.read(MAX_DATA_FILE_BYTES + 1)
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:
         raise DataError(f"{path}: cannot read IDX file ({error})") from error
     if len(raw) < 8 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path}: not an IDX file of unsigned bytes")
@@ -124,12 +129,22 @@ def _load_arrays_from_path(path: Path) -> dict[str, np.ndarray]:
     if path.stat().st_size > MAX_DATA_FILE_BYTES:
         raise DataError(f"{path}: larger than {MAX_DATA_FILE_BYTES} bytes")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+    except _ARCHIVE_ERRORS as error:
+        raise DataError(f"{path}: not a readable .npz archive ({error})") from error
+    # np.load returns a bare array for a .npy file, which names no arrays.
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(
+            f"{path}: contains a single array, not an .npz archive of "
+            f"{', '.join(IDX_NAMES)}"
+        )
+    try:
+        with archive:
             missing = [key for key in IDX_NAMES if key not in archive.files]
             if missing:
                 raise DataError(f"{path}: missing arrays {', '.join(missing)}")
             return {key: archive[key] for key in IDX_NAMES}
-    except (OSError, ValueError, EOFError) as error:
+    except _ARCHIVE_ERRORS as error:
         if isinstance(error, DataError):
             raise
         raise DataError(f"{path}: not a readable .npz archive ({error})") from error

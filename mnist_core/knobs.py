@@ -17,6 +17,7 @@ from typing import Any
 from mnist_core.config import (
     ConvBlockSpec,
     DenseLayerSpec,
+    ImageOperation,
     RunConfig,
     config_to_dict,
     default_config,
@@ -29,29 +30,38 @@ class KnobError(ValueError):
     """A knob setting that names no knob or has a value of the wrong kind."""
 
 
-def _convert(text: str, current: Any, name: str) -> Any:
-    """Convert `text` to the type of the knob's current value."""
+def _whole_number(text: str) -> int:
+    number = float(text)
+    if not number.is_integer():
+        raise ValueError(text)
+    return int(number)
+
+
+def _convert(text: str, default: Any, name: str) -> Any:
+    """Convert `text` to the type of the knob's default value.
+
+    The default decides the type, not the current value. So a knob whose
+    default is None (`train_limit`) takes "none" or a whole number even after
+    it was set, and a float knob stays a float while its value is whole.
+    """
     text = text.strip()
     try:
-        if isinstance(current, bool):
+        if isinstance(default, bool):
             if text.lower() in ("1", "true", "yes", "on"):
                 return True
             if text.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(text)
-        if isinstance(current, int):
-            number = float(text)
-            if not number.is_integer():
-                raise ValueError(text)
-            return int(number)
-        if isinstance(current, float):
+        if isinstance(default, int):
+            return _whole_number(text)
+        if isinstance(default, float):
             return float(text)
-        if current is None:
+        if default is None:
             if text.lower() in ("", "none", "all"):
                 return None
-            return int(float(text))
+            return _whole_number(text)
     except ValueError as error:
-        kind = type(current).__name__ if current is not None else "whole number"
+        kind = type(default).__name__ if default is not None else "whole number"
         raise KnobError(f"{name}: {text!r} is not a valid {kind}") from error
     return text
 
@@ -102,7 +112,7 @@ def _set_layer_field(config: RunConfig, path: list[str], text: str) -> RunConfig
         layer = layers[index]
         if field_name not in {field.name for field in dataclasses.fields(layer)}:
             raise KnobError(f"{list_name} has no field {field_name!r}")
-        value = _convert(text, getattr(layer, field_name), field_name)
+        value = _convert(text, getattr(type(layer)(), field_name), field_name)
         layers[index] = dataclasses.replace(layer, **{field_name: value})
     return dataclasses.replace(config, **{list_name: tuple(layers)})
 
@@ -127,9 +137,9 @@ def apply_knob_setting(config: RunConfig, setting: str) -> RunConfig:
             return _set_layer_field(config, path, text)
         if path[0] == "image_operation" and len(path) == 2:
             operation = config.image_operation
-            value = _convert(text, getattr(operation, path[1], ""), name)
             if path[1] not in {field.name for field in dataclasses.fields(operation)}:
                 raise KnobError(f"image_operation has no field {path[1]!r}")
+            value = _convert(text, getattr(ImageOperation(), path[1]), name)
             new_operation = dataclasses.replace(operation, **{path[1]: value})
             return dataclasses.replace(config, image_operation=new_operation)
         if (
@@ -137,7 +147,8 @@ def apply_knob_setting(config: RunConfig, setting: str) -> RunConfig:
             and path[0] not in LIST_FIELDS
             and path[0] != "image_operation"
         ):
-            value = _convert(text, getattr(config, name), name)
+            reference = default_config(config.architecture)
+            value = _convert(text, getattr(reference, name), name)
             return dataclasses.replace(config, **{name: value})
     except KnobError:
         raise
