@@ -4,17 +4,37 @@ import streamlit as st
 
 from ui.sidebar import show_shared_sidebar
 
-st.set_page_config(page_title="MNIST Explorer", page_icon="✍️", layout="wide")
+st.set_page_config(
+    page_title="MNIST Explorer", page_icon=":material/draw:", layout="wide"
+)
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/data.py", title="Data", icon="🔢", url_path="data"),
-    st.Page("pages/mlp.py", title="MLP (exercise 1)", icon="🧮", url_path="mlp"),
-    st.Page("pages/cnn.py", title="CNN (exercise 2)", icon="🧱", url_path="cnn"),
-    st.Page("pages/inside.py", title="Inside the network", icon="🔬", url_path="inside"),
-    st.Page("pages/draw.py", title="Draw a digit", icon="✏️", url_path="draw"),
-    st.Page("pages/runs.py", title="Runs", icon="📊", url_path="runs"),
-    st.Page("pages/models.py", title="Models", icon="💾", url_path="models"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/grid_on:", url_path="data"),
+    st.Page(
+        "pages/mlp.py", title="MLP (exercise 1)", icon=":material/hub:", url_path="mlp"
+    ),
+    st.Page(
+        "pages/cnn.py",
+        title="CNN (exercise 2)",
+        icon=":material/view_module:",
+        url_path="cnn",
+    ),
+    st.Page(
+        "pages/inside.py",
+        title="Inside the network",
+        icon=":material/biotech:",
+        url_path="inside",
+    ),
+    st.Page(
+        "pages/draw.py", title="Draw a digit", icon=":material/draw:", url_path="draw"
+    ),
+    st.Page(
+        "pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"
+    ),
+    st.Page(
+        "pages/models.py", title="Models", icon=":material/save:", url_path="models"
+    ),
 ]
 
 navigation = st.navigation(PAGES)
