@@ -295,3 +295,16 @@ def test_test_probabilities_computed_once(trained_cnn, dataset):
     second, _ = inspector.test_probabilities(dataset.x_test, dataset.fingerprint)
 
     assert first is second
+
+
+def test_bfloat16_model_outputs_float32(image):
+    model = build_cnn(SMALL_CNN, dtype="mixed_bfloat16")
+    inspector = ModelInspector(model)
+
+    outputs, probabilities = inspector.layer_outputs(image)
+    saliency = inspector.saliency(image)
+
+    assert outputs[0].values.dtype == np.float32
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-3)
+    assert np.isfinite(saliency).all()
+    assert saliency.max() == pytest.approx(1.0)

@@ -91,8 +91,12 @@ def show_layer(output: LayerOutput, scale_each: bool) -> None:
         st.altair_chart(charts.activation_chart(output.values))
 
 
+@st.fragment
 def show_closeup(outputs: list[LayerOutput]) -> None:
-    """Draw one feature map as a heatmap with values on hover, and its numbers."""
+    """Draw one feature map as a heatmap with values on hover, and its numbers.
+
+    A fragment of its own, so picking another map reruns only this part.
+    """
     maps = {output.name: output.values for output in outputs if output.values.ndim == 3}
     if not maps:
         return
