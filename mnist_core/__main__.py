@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from mnist_core.architecture import check_buildable
 from mnist_core.config import config_from_dict, default_config
 from mnist_core.data import DataError, load_dataset, resolve_source
 from mnist_core.knobs import KnobError, apply_knob_settings
@@ -40,7 +41,7 @@ def _parse_arguments(argv: list[str]) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set any knob, e.g. --set optimizer=adam --set layers.0.units=20",
+        help="set any knob, e.g. --set optimizer=adam --set hidden_layers.0.units=20",
     )
     train.add_argument("--config", metavar="PATH", help="start from a config JSON file")
     return parser.parse_args(argv)
@@ -49,7 +50,10 @@ def _parse_arguments(argv: list[str]) -> argparse.Namespace:
 def _build_config(arguments: argparse.Namespace):
     if arguments.config:
         data = json.loads(Path(arguments.config).read_text())
-        config = config_from_dict(data.get("config", data))
+        # A run record stores its config under "config", a config file is bare.
+        if isinstance(data, dict) and "config" in data:
+            data = data["config"]
+        config = config_from_dict(data)
     else:
         config = default_config(arguments.model)
     flag_settings = {
@@ -61,7 +65,22 @@ def _build_config(arguments: argparse.Namespace):
     settings = [
         f"{name}={value}" for name, value in flag_settings.items() if value is not None
     ]
-    return apply_knob_settings(config, settings + arguments.settings)
+    config = apply_knob_settings(config, settings + arguments.settings)
+    # A kernel or pool window larger than its feature map passes the config's
+    # own checks but fails the build; report it before any training starts.
+    check_buildable(config)
+    return config
+
+
+def _save_path(arguments: argparse.Namespace) -> Path:
+    """Return where --save writes; raises ValueError for a bad or taken name."""
+    from mnist_core.storage import models_dir, sanitize_name
+
+    folder = Path(arguments.save_dir) if arguments.save_dir else models_dir() / "saved"
+    path = folder / f"{sanitize_name(arguments.save)}.keras"
+    if path.exists():
+        raise ValueError(f"{path} already exists; pick another --save name")
+    return path
 
 
 def _print_progress(event: dict) -> None:
@@ -80,6 +99,8 @@ def run_train(arguments: argparse.Namespace) -> int:
 
     try:
         config = _build_config(arguments)
+        if arguments.save:
+            _save_path(arguments)
         dataset = load_dataset(resolve_source(arguments.data))
     except (ValueError, KnobError, DataError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -96,14 +117,19 @@ def run_train(arguments: argparse.Namespace) -> int:
         f"parameters {record['num_parameters']:,}",
         flush=True,
     )
-    if arguments.save:
-        from mnist_core.storage import save_model
+    try:
+        if arguments.json:
+            Path(arguments.json).write_text(json.dumps(record, indent=2))
+        if arguments.save:
+            from mnist_core.storage import save_model
 
-        folder = Path(arguments.save_dir) if arguments.save_dir else None
-        path = save_model(model, record, arguments.save, folder=folder)
-        print(f"saved {path}")
-    if arguments.json:
-        Path(arguments.json).write_text(json.dumps(record, indent=2))
+            folder = Path(arguments.save_dir) if arguments.save_dir else None
+            path = save_model(model, record, arguments.save, folder=folder)
+            print(f"saved {path}")
+    except (ValueError, OSError) as error:
+        # Training is done by now; only writing its results failed.
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

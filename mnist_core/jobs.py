@@ -120,11 +120,17 @@ class TrainingJob:
             self._scheduler.stop_job(self, reason)
 
     def snapshot(self, queue_position: int | None = None) -> JobSnapshot:
+        # Ask the scheduler before taking the job's lock: the scheduler thread
+        # takes its own lock first and then the job's, so the reverse order
+        # here could deadlock a page against the scheduler.
+        if queue_position is None and self._scheduler is not None:
+            queue_position = self._scheduler.queue_position(self)
         with self._lock:
+            if self.state != QUEUED:
+                # The job may have started after queue_position() returned.
+                queue_position = None
             now = self.finished_at or time.monotonic()
             elapsed = now - self.started_at if self.started_at else 0.0
-            if queue_position is None and self._scheduler is not None:
-                queue_position = self._scheduler.queue_position(self)
             return JobSnapshot(
                 job_id=self.job_id,
                 label=self.label,
