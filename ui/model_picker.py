@@ -22,10 +22,19 @@ class ModelChoice:
     origin: str  # "session", "saved" or "shipped"
 
 
+# Labels for where a listed model comes from; uploaded models are private.
+VISIBILITY_LABELS = {
+    "private": "Saved or uploaded in this session",
+    "shared": "Shared",
+    "shipped": "Shipped",
+}
+
+
 def available_models(
     architectures: tuple[str, ...] = ("mlp", "cnn"),
 ) -> list[ModelChoice]:
-    """List this session's trained models, visible saved models and shipped ones."""
+    """List this session's trained models, then its saved and uploaded ones,
+    shared ones and shipped ones."""
     choices = []
     for architecture, entry in st.session_state.get(SESSION_MODELS, {}).items():
         if architecture in architectures:
@@ -34,7 +43,8 @@ def available_models(
     for entry in storage.list_visible_models(current_session_id()):
         if entry.architecture in architectures:
             origin = "shipped" if entry.read_only else "saved"
-            label = f"{'Shipped' if entry.read_only else 'Saved'}: {entry.name}"
+            where = VISIBILITY_LABELS.get(entry.visibility, "Saved")
+            label = f"{where}: {entry.name}"
             choices.append(
                 ModelChoice(label, str(entry.path), entry.architecture, origin)
             )

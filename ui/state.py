@@ -60,3 +60,27 @@ DRAW_UPLOAD = "draw.upload"
 DRAW_COMPARE_NAIVE = "draw.compare_naive"
 # Followed by "mlp" or "cnn": the select box of the model that reads the digit.
 DRAW_MODEL_PREFIX = "draw.model."
+
+# The runs page. bool: list the runs of every session, not only this one's.
+RUNS_SHOW_ALL = "runs.show_all"
+# Prefix of the runs table's key; the key changes with RUNS_SHOW_ALL so that
+# a selection never carries over to another list of runs.
+RUNS_TABLE_PREFIX = "runs.table."
+RUNS_CODE_RUN = "runs.code_run"
+RUNS_IMPORT = "runs.import"
+# {"file_id": str, "kind": "success" | "info" | "error", "text": str}: the
+# outcome of the last import, shown while its file stays in the uploader.
+RUNS_IMPORT_RESULT = "runs.import_result"
+
+# The models page.
+MODELS_KEEP_CHOICE = "models.keep_choice"
+MODELS_KEEP_NAME = "models.keep_name"
+MODELS_SELECTED = "models.selected"
+MODELS_NEW_NAME = "models.new_name"
+MODELS_CONFIRM_DELETE = "models.confirm_delete"
+MODELS_UPLOAD = "models.upload"
+# str: the file_id of the last upload handled, so a rerun does not store it again.
+MODELS_UPLOADED_FILE = "models.uploaded_file"
+# {"place": str, "kind": "success" | "info" | "error", "text": str}: the
+# outcome of the last action, shown once beside the control that caused it.
+MODELS_MESSAGE = "models.message"
