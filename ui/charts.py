@@ -52,7 +52,11 @@ def _metric_chart(frame: pd.DataFrame, metric: str, title: str, epochs: int):
         alt.Chart(data, title=title)
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", scale=alt.Scale(domain=[1, max(epochs, 2)])),
+            x=alt.X(
+                "epoch:Q",
+                scale=alt.Scale(domain=[1, max(epochs, 2)]),
+                axis=alt.Axis(format="d", tickMinStep=1),
+            ),
             y=alt.Y(
                 "value:Q",
                 title=metric,
@@ -82,6 +86,8 @@ def accuracy_chart(
     references = pd.DataFrame(
         REFERENCE_ACCURACIES[architecture], columns=["value", "reference"]
     )
+    # The two lines lie one point apart: label the lower one below its line.
+    references["offset"] = [10, -6]
     rules = (
         alt.Chart(references)
         .mark_rule(strokeDash=[4, 4], color="gray")
@@ -90,8 +96,15 @@ def accuracy_chart(
             tooltip=["reference:N", alt.Tooltip("value:Q", format=".1%")],
         )
     )
-    labels = rules.mark_text(align="left", dx=4, dy=-6, color="gray").encode(
-        x=alt.value(0), text="reference:N"
+    labels = (
+        alt.Chart(references)
+        .mark_text(align="left", dx=4, color="gray")
+        .encode(
+            x=alt.value(0),
+            y="value:Q",
+            yOffset="offset:Q",
+            text="reference:N",
+        )
     )
     return alt.layer(curves, rules, labels)
 
@@ -100,8 +113,12 @@ def _value_axis(values: list[str]) -> alt.X:
     scale = value_scale(values)
     if scale == "categorical":
         return alt.X("value:N", sort=values, title="knob value")
+    numbers = [float(value) for value in values]
     return alt.X(
-        "number:Q", scale=alt.Scale(type=scale, zero=False), title="knob value"
+        "number:Q",
+        scale=alt.Scale(type=scale, zero=False),
+        axis=alt.Axis(values=numbers, format="~g"),
+        title="knob value",
     )
 
 
@@ -178,7 +195,7 @@ def sweep_curves_chart(rows: list[dict[str, Any]], values: list[str]):
         alt.Chart(frame, title="Validation accuracy of every run")
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q"),
+            x=alt.X("epoch:Q", axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y(
                 "number:Q",
                 title="validation accuracy",

@@ -93,27 +93,33 @@ def image_operation_controls(config: RunConfig, keys: PageKeys) -> ImageOperatio
 
 
 def show_operation_preview(config: RunConfig) -> None:
-    """Show a few training images the operation changes, before and after."""
+    """Show a few images the operation changes, before and after."""
     operation = config.image_operation
     if not operation.active:
         return
     dataset, _ = get_dataset()
-    images = dataset.x_train[:PREVIEW_POOL]
-    # The same share and seed as the run, on the first PREVIEW_POOL images.
-    share = operation.train_share or operation.test_share
-    changed, mask = apply_operation(images, operation, share, seed=config.seed)
+    # The same share and seed as the run (the test set's seed is one higher),
+    # applied to the first PREVIEW_POOL images.
+    if operation.train_share > 0:
+        kind, share, seed = "training", operation.train_share, config.seed
+        images, labels = dataset.x_train, dataset.y_train
+    else:
+        kind, share, seed = "test", operation.test_share, config.seed + 1
+        images, labels = dataset.x_test, dataset.y_test
+    images = images[:PREVIEW_POOL]
+    changed, mask = apply_operation(images, operation, share, seed=seed)
     chosen = np.flatnonzero(mask)[:PREVIEW_COUNT]
     with st.expander("Preview of the image operation", expanded=True):
         if not len(chosen):
             st.caption(
                 f"The share is too small to change any of the first "
-                f"{PREVIEW_POOL} images."
+                f"{PREVIEW_POOL} {kind} images."
             )
             return
         st.caption(
-            f"{int(mask.sum())} of the first {PREVIEW_POOL} training images "
+            f"{int(mask.sum())} of the first {PREVIEW_POOL} {kind} images "
             f"change; {len(chosen)} of them, before (top) and after (bottom)."
         )
-        captions = [f"label {dataset.y_train[index]}" for index in chosen]
+        captions = [f"label {labels[index]}" for index in chosen]
         st.image(list(images[chosen]), caption=captions, width=PREVIEW_WIDTH)
         st.image(list(changed[chosen]), width=PREVIEW_WIDTH)

@@ -11,7 +11,7 @@ BUTTONS_PER_ROW = 4
 
 
 def show_presets(keys: PageKeys, title: str) -> None:
-    """Draw the preset buttons and say which preset is loaded."""
+    """Draw the preset buttons and show which preset is loaded."""
     presets = presets_for(keys.architecture)
     with st.expander(title, expanded=True):
         st.caption(

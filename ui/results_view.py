@@ -53,10 +53,11 @@ def record_finished_run(snapshot, architecture: str | None) -> None:
 
 def show_scores(record: dict) -> None:
     """Draw test scores, size and timing as metrics, with the run's context."""
-    accuracy, loss, parameters, per_epoch, total = st.columns(5)
+    accuracy, loss, parameters = st.columns(3)
     accuracy.metric("Test accuracy", format_accuracy(record.get("test_accuracy")))
     loss.metric("Test loss", format_loss(record.get("test_loss")))
     parameters.metric("Parameters", format_count(record.get("num_parameters")))
+    per_epoch, total, precision = st.columns(3)
     per_epoch.metric(
         "Seconds per epoch",
         format_seconds(record.get("median_epoch_seconds")),
@@ -64,6 +65,7 @@ def show_scores(record: dict) -> None:
         "the graph; with one epoch, that epoch",
     )
     total.metric("Total seconds", format_seconds(record.get("total_seconds")))
+    precision.metric("Precision", str(record.get("precision")))
 
     source = record.get("data_source", {})
     validation = (
@@ -72,7 +74,6 @@ def show_scores(record: dict) -> None:
         else "the test set, as in the tutorial"
     )
     st.caption(
-        f"Precision {record.get('precision')}, "
         f"{record.get('steps_per_execution', 1)} batch(es) per step, "
         f"{record.get('threads')} CPU thread(s), "
         f"{record.get('concurrent_trainings', 0)} other training(s) at the same "
@@ -101,7 +102,7 @@ def show_operation_scores(record: dict) -> None:
 
 
 def show_findings(record: dict) -> None:
-    """Say what the run's numbers show and the likely cause."""
+    """Show what the run's numbers show and the likely cause."""
     st.markdown("**What this run shows**")
     for finding in diagnose(record):
         if finding.kind == "healthy":
@@ -150,9 +151,7 @@ def show_save_form(snapshot, keys: PageKeys) -> None:
             help="Letters, digits, '-', '_' and '.'; other characters become '_'",
             key=f"{keys.architecture}.save_name",
         )
-        submitted = st.form_submit_button(
-            "Save model", key=f"{keys.architecture}.save"
-        )
+        submitted = st.form_submit_button("Save model", key=f"{keys.architecture}.save")
     if submitted:
         save_trained_model(snapshot, name)
 

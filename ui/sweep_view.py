@@ -208,6 +208,8 @@ def run_status_frame(results) -> pd.DataFrame:
     for result in results:
         if result.state == "queued":
             progress = f"place {result.queue_position} in the queue"
+        elif result.state in ("running", "stopping") and result.epoch == 0:
+            progress = "preparing the data and the model"
         elif result.state in ("running", "stopping"):
             progress = f"epoch {result.epoch} of {result.epochs}"
         else:
@@ -221,6 +223,11 @@ def run_status_frame(results) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _or_blank(format_number, value) -> str:
+    """Format `value`, or leave the cell empty while a value has no result yet."""
+    return "" if value is None else format_number(value)
 
 
 def summary_table(summaries) -> pd.DataFrame:
@@ -238,19 +245,21 @@ def summary_table(summaries) -> pd.DataFrame:
             {
                 "Value": summary.value,
                 "Runs": runs,
-                "Test accuracy": format_accuracy(summary.test_accuracy),
+                "Test accuracy": _or_blank(format_accuracy, summary.test_accuracy),
                 "Range over seeds": spread,
-                "Test loss": format_loss(summary.test_loss),
-                "Seconds per epoch": format_seconds(summary.median_epoch_seconds),
-                "Total seconds": format_seconds(summary.total_seconds),
-                "Parameters": format_count(summary.num_parameters),
+                "Test loss": _or_blank(format_loss, summary.test_loss),
+                "Seconds per epoch": _or_blank(
+                    format_seconds, summary.median_epoch_seconds
+                ),
+                "Total seconds": _or_blank(format_seconds, summary.total_seconds),
+                "Parameters": _or_blank(format_count, summary.num_parameters),
             }
         )
     return pd.DataFrame(rows)
 
 
 def show_noise_notes(summaries) -> None:
-    """Say which values differ by less than the spread between seeds."""
+    """Show which values differ by less than the spread between seeds."""
     if all(summary.num_scored < 2 for summary in summaries):
         st.caption(
             "With one seed per value, a small difference may be chance: run "

@@ -69,6 +69,17 @@ def show_train_button(config: RunConfig | None, keys: PageKeys, buildable: bool)
         disabled=config is None or not buildable or busy,
         help="Train this model once with the settings in the sidebar",
     )
+    if config is not None and config.validation == "split":
+        share = f"{config.validation_split:.0%}"
+        st.caption(
+            f"The validation curve uses {share} of the training images, held out "
+            "from training; the test set is scored once, at the end."
+        )
+    elif config is not None:
+        st.caption(
+            "The validation curve uses the test set, as in the tutorial; choose "
+            "a held-out share in the sidebar to keep the test set for the end."
+        )
     if busy:
         st.caption("A run is in progress: stop it or wait for it to start another.")
     if clicked and config is not None:
@@ -111,10 +122,16 @@ def show_progress(snapshot, architecture: str) -> None:
     """Draw the queue place, or the progress bar, times and curves so far."""
     if snapshot.state == QUEUED:
         ahead = (snapshot.queue_position or 1) - 1 + get_scheduler().running_count()
-        st.info(
-            f"Waiting for the trainer: {ahead} run{'s' if ahead != 1 else ''} "
-            "ahead of this one."
-        )
+        if ahead:
+            st.info(
+                f"Waiting: {ahead} run{'s' if ahead != 1 else ''} ahead of this "
+                "one. It starts when a training process is free."
+            )
+        else:
+            st.info(
+                "Next in line: waiting for a training process to start, which "
+                "loads TensorFlow first and may take a few seconds."
+            )
         return
     if snapshot.epoch == 0:
         st.info("Preparing the data and building the model…")
@@ -137,7 +154,7 @@ def show_progress(snapshot, architecture: str) -> None:
 
 
 def show_final_state(snapshot, keys: PageKeys) -> None:
-    """Say how the job ended and, if it left a model, show its results."""
+    """Show how the job ended and, if it left a model, show its results."""
     if snapshot.state == FAILED:
         st.error(
             f"Training failed: {snapshot.error}. Change a setting and press "
