@@ -57,6 +57,8 @@ def build_extractor(model, layers: list):
     A Sequential model (also one loaded from a file) is rebuilt as a
     functional graph by applying its layers to a new keras.Input, so its
     weights are shared and nothing depends on the model having been called.
+    Raises InspectionError for a functional model whose probed layers sit
+    in a nested model.
     """
     import keras
 
@@ -69,6 +71,8 @@ def build_extractor(model, layers: list):
             if layer in layers:
                 outputs.append(tensor)
         return keras.Model(inputs, [*outputs, tensor])
+    # NOTE: a functional model that nests a model is not opened here: its
+    # inner layers' outputs are not connected to the outer model's input.
     try:
         outputs = [layer.output for layer in layers]
         return keras.Model(model.inputs, [*outputs, *model.outputs])

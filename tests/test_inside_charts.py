@@ -113,3 +113,20 @@ def test_confusion_chart_has_cell_selection():
     selection = [param for param in spec["params"] if param["name"] == "cell"]
     assert charts.SELECTION_NAME == "cell"
     assert selection[0]["select"]["fields"] == ["true", "predicted"]
+
+
+def test_layer_output_frame_channel_statistics():
+    maps = np.array([[[0.0, 2.0], [4.0, 6.0]], [[-1.0, -1.0], [-1.0, 3.0]]])
+
+    frame = charts.layer_output_frame(maps)
+
+    assert frame["max"].tolist() == [6.0, 3.0]
+    assert frame["mean"].tolist() == [3.0, 0.0]
+    assert frame["active_share"].tolist() == [0.75, 0.25]
+
+
+def test_layer_output_frame_units():
+    frame = charts.layer_output_frame(np.array([0.5, 0.0, 2.0]))
+
+    assert frame["unit"].tolist() == [0, 1, 2]
+    assert frame["activation"].tolist() == [0.5, 0.0, 2.0]

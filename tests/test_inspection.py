@@ -308,3 +308,33 @@ def test_bfloat16_model_outputs_float32(image):
     assert probabilities.sum() == pytest.approx(1.0, abs=1e-3)
     assert np.isfinite(saliency).all()
     assert saliency.max() == pytest.approx(1.0)
+
+
+def test_functional_model_with_nested_model_rejected():
+    inner = keras.Sequential(
+        [keras.layers.Conv2D(2, 3, activation="relu"), keras.layers.MaxPooling2D()]
+    )
+    inputs = keras.Input(shape=(28, 28, 1))
+    flat = keras.layers.Flatten()(inner(inputs))
+    outputs = keras.layers.Dense(10, activation="softmax")(flat)
+
+    with pytest.raises(InspectionError, match="functional model"):
+        ModelInspector(keras.Model(inputs, outputs))
+
+
+def test_sequential_with_nested_sequential_opened(image):
+    inner = keras.Sequential(
+        [keras.layers.Conv2D(2, 3, activation="relu"), keras.layers.MaxPooling2D()]
+    )
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            inner,
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+    outputs, _ = ModelInspector(model).layer_outputs(image)
+
+    assert [output.layer_type for output in outputs] == ["Conv2D", "MaxPooling2D"]

@@ -228,6 +228,23 @@ def probability_chart(
     )
 
 
+def layer_output_frame(values: np.ndarray) -> pd.DataFrame:
+    """Return a layer's output as a table: per-channel statistics for maps
+    (channels, height, width), or one row per unit for a vector."""
+    if values.ndim == 1:
+        return pd.DataFrame({"unit": np.arange(len(values)), "activation": values})
+    flat = values.reshape(len(values), -1)
+    return pd.DataFrame(
+        {
+            "channel": np.arange(len(values)),
+            "min": flat.min(axis=1),
+            "mean": flat.mean(axis=1),
+            "max": flat.max(axis=1),
+            "active_share": (flat > 0).mean(axis=1),
+        }
+    )
+
+
 def activation_chart(values: np.ndarray) -> alt.Chart:
     """Draw a Dense layer's activations for one input as one bar per unit."""
     frame = pd.DataFrame({"unit": np.arange(len(values)), "activation": values})

@@ -80,7 +80,7 @@ def test_index_controls(kind: str, dataset) -> int | None:
 
 
 def show_layer(output: LayerOutput, scale_each: bool) -> None:
-    """Draw one layer's output: a grid of maps, or a strip for a vector."""
+    """Draw one layer's output: a grid of maps, or one bar per unit."""
     shape = " x ".join(str(size) for size in output.output_shape)
     st.markdown(f"**{output.name}** ({output.layer_type}), output {shape}")
     if output.values.ndim == 3:
@@ -89,6 +89,7 @@ def show_layer(output: LayerOutput, scale_each: bool) -> None:
         st.image(image)
     else:
         st.altair_chart(charts.activation_chart(output.values))
+    show_table(output.name, charts.layer_output_frame(output.values))
 
 
 @st.fragment

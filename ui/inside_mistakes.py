@@ -45,6 +45,8 @@ def show_examples(indices, dataset, probabilities) -> None:
             "confidence": probabilities[indices, predicted[indices]],
         }
     )
+    for digit in range(probabilities.shape[1]):
+        rows[f"probability_{digit}"] = probabilities[indices, digit]
     show_table("these images", rows)
 
 

@@ -91,6 +91,8 @@ def show_first_layer_weights(inspector: ModelInspector) -> None:
     )
     closeup = charts.heatmap_chart(weights[unit], f"Unit {unit}", diverging=True)
     st.altair_chart(closeup, width="content")
+    show_table(f"weights of unit {unit}", charts.heatmap_frame(weights[unit]))
+
     pixels = pd.DataFrame(
         page.reshape(len(page), -1).T, columns=[f"unit {u}" for u in units]
     )
