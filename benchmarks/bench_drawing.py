@@ -136,6 +136,11 @@ def measure_accuracy(models: dict, name: str, canvases, labels) -> None:
                 f"{name}, {architecture}, {method}: {100 * correct.mean():.2f}% "
                 f"({correct.sum()} of {len(labels)})"
             )
+            by_digit = [
+                f"{digit}: {100 * np.mean(correct[labels == digit]):.0f}%"
+                for digit in range(10)
+            ]
+            print(f"  per digit: {', '.join(by_digit)}")
 
 
 def main() -> int:
