@@ -135,11 +135,7 @@ def test_cpu_has_fast_bf16_reads_flags(monkeypatch, flags, expected):
     assert hardware.cpu_has_fast_bf16.__wrapped__() is expected
 
 
-def test_resolve_steps_per_execution_default_one():
-    assert resolve_steps_per_execution(MLPConfig()) == 1
-
-
-def test_resolve_steps_per_execution_from_config():
+def test_resolve_steps_per_execution_explicit_value_wins():
     assert resolve_steps_per_execution(MLPConfig(steps_per_execution=8)) == 8
 
 

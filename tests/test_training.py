@@ -253,7 +253,8 @@ def test_same_seed_same_cnn_history(tiny_cnn_config, sample_dataset):
 @pytest.fixture(scope="module")
 def stopped_run(sample_dataset):
     """A tiny MLP whose stop check returns True at once, and its progress events."""
-    config = tiny_mlp(epochs=3, batch_size=32)
+    # One batch per round trip, so the stop check follows every batch.
+    config = tiny_mlp(epochs=3, batch_size=32, steps_per_execution=1)
     events = []
     record, _ = train_model(
         config, sample_dataset, on_progress=events.append, should_stop=lambda: True
