@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 METADATA_MEMBER = "mnist_explorer_metadata.json"
 EPHEMERAL_ENV_VARIABLE = "MNIST_EPHEMERAL_STORAGE"
 MAX_NAME_LENGTH = 64
+# A hidden temporary file older than this belongs to a save that was killed.
+STALE_TEMPORARY_SECONDS = 3600
 SHIPPED_FOLDER = "defaults"
 SAVED_FOLDER = "saved"
 SHARED_FOLDER = "shared"
@@ -102,6 +105,8 @@ def owner_tag(owner: str) -> str:
 
 def session_dir(owner: str) -> Path:
     """Return the private models folder of the browser session `owner`."""
+    # NOTE: nothing deletes the folders of sessions that ended; a server that
+    # runs for months needs a cron job or a restart with a fresh folder.
     return models_dir() / SESSIONS_FOLDER / owner_tag(owner)
 
 
@@ -154,6 +159,17 @@ def build_metadata(record: dict[str, Any], name: str) -> dict[str, Any]:
     return metadata
 
 
+def remove_stale_temporary_files(folder: Path) -> None:
+    """Delete hidden temporary files that a killed save left over an hour ago."""
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    for path in folder.glob(".*.keras"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError as error:
+            logger.warning("Could not remove stale file %s: %s", path, error)
+
+
 def _place_new_file(folder: Path, stem: str, write: Callable[[Path], None]) -> Path:
     """Create `<folder>/<stem>.keras` by calling `write` on a hidden temporary file.
 
@@ -163,6 +179,7 @@ def _place_new_file(folder: Path, stem: str, write: Callable[[Path], None]) -> P
     partial file is left behind.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporary_files(folder)
     final_path = folder / f"{stem}.keras"
     if final_path.exists():
         raise ModelExistsError(
@@ -185,6 +202,8 @@ def _place_new_file(folder: Path, stem: str, write: Callable[[Path], None]) -> P
         raise ModelExistsError(
             f"a model named {stem!r} was saved at the same moment; pick another name"
         ) from error
+    except StorageError:
+        raise
     except OSError as error:
         raise StorageError(
             f"could not save model {stem!r} in {folder}: {error}"

@@ -73,7 +73,13 @@ def choose_entry(entries: list[storage.ModelEntry]) -> storage.ModelEntry | None
     ]
     st.dataframe(
         pd.DataFrame(rows),
-        column_config={"test_accuracy": ACCURACY_COLUMN},
+        column_config={
+            "name": st.column_config.TextColumn("Name"),
+            "where": st.column_config.TextColumn("Where"),
+            "model": st.column_config.TextColumn("Model"),
+            "test_accuracy": ACCURACY_COLUMN,
+            "saved_at": st.column_config.TextColumn("Saved at (UTC)"),
+        },
         hide_index=True,
     )
     by_path = {str(entry.path): entry for entry in entries}

@@ -12,6 +12,7 @@ from mnist_core import sharing, storage
 def models_folder(tmp_path, monkeypatch):
     folder = tmp_path / "models"
     monkeypatch.setenv(storage.MODELS_ENV_VARIABLE, str(folder))
+    monkeypatch.setattr(storage, "DEFAULT_MODELS_DIR", tmp_path / "repository")
     return folder
 
 
@@ -101,3 +102,18 @@ def test_path_outside_session_folder_rejected(job_file):
     sharing.save_to_session(job_file, "mine", "alice")
     escape = storage.session_dir("alice") / ".." / "bob" / "x.keras"
     assert sharing.can_modify(escape, "alice") is False
+
+
+def test_shipped_models_read_only(model):
+    shipped = storage.DEFAULT_MODELS_DIR / storage.SHIPPED_FOLDER
+    path = storage.save_model(model, {"model": "mlp"}, "tutorial-mlp", shipped)
+
+    entries = storage.list_visible_models("alice")
+
+    assert [(entry.name, entry.visibility) for entry in entries] == [
+        ("tutorial-mlp", "shipped")
+    ]
+    assert entries[0].read_only is True
+    assert sharing.can_modify(path, "alice") is False
+    with pytest.raises(storage.StorageError, match="read-only"):
+        sharing.delete_model(path, "alice")

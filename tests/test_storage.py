@@ -47,6 +47,7 @@ TINY_CONFIGS = {
 def models_folder(tmp_path, monkeypatch):
     folder = tmp_path / "models"
     monkeypatch.setenv(storage.MODELS_ENV_VARIABLE, str(folder))
+    monkeypatch.setattr(storage, "DEFAULT_MODELS_DIR", tmp_path / "repository")
     return folder
 
 
@@ -141,6 +142,23 @@ def test_interrupted_save_leaves_no_file(trained, models_folder, monkeypatch):
         storage.save_model(model, record, "interrupted")
 
     assert list((models_folder / "saved").iterdir()) == []
+
+
+def test_save_removes_stale_temporary_files(trained, models_folder):
+    record, model = trained["mlp"]
+    folder = models_folder / "saved"
+    folder.mkdir(parents=True)
+    stale = folder / ".killed.abc.keras"
+    fresh = folder / ".running.abc.keras"
+    stale.write_bytes(b"partial")
+    fresh.write_bytes(b"partial")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+
+    storage.save_model(model, record, "next")
+
+    assert stale.exists() is False
+    assert fresh.exists()
 
 
 def test_visible_models_private_shared_and_saved(trained):

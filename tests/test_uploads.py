@@ -19,6 +19,7 @@ from mnist_core.models import build_model
 def models_folder(tmp_path, monkeypatch):
     folder = tmp_path / "models"
     monkeypatch.setenv(storage.MODELS_ENV_VARIABLE, str(folder))
+    monkeypatch.setattr(storage, "DEFAULT_MODELS_DIR", tmp_path / "repository")
     return folder
 
 
