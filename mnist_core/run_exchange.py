@@ -152,7 +152,10 @@ def import_run_records(records: list[dict[str, Any]], owner: str) -> tuple[int, 
     for record in records:
         if record["run_id"] in present:
             continue
-        save_run_record(dict(record, imported_at=current_time()), owner)
+        imported_record = dict(record, imported_at=current_time())
+        # A new recorded_at lists the import after the runs already stored.
+        imported_record.pop("recorded_at", None)
+        save_run_record(imported_record, owner)
         present.add(record["run_id"])
         imported += 1
     return imported, len(records) - imported
