@@ -42,6 +42,7 @@ SLOW_WINDOW = 3
 DROPOUT_GAP = 0.10
 # Dropout rates from here on leave each training step a thin network.
 HIGH_DROPOUT = 0.5
+# Fewer training images than this cap the accuracy a run can reach.
 SMALL_TRAINING_SET = 10_000
 
 
@@ -273,40 +274,49 @@ def _accuracy_pairs(record: dict[str, Any]) -> list[tuple[float, float]]:
     ]
 
 
+def _validation_loss_rise(record: dict[str, Any]) -> tuple[float, int | None]:
+    """Return how far the last validation loss is above its lowest, and where.
+
+    The rise is a share of the lowest value; the epoch is 1-based, or None
+    when no epoch has a finite validation loss.
+    """
+    losses = _finite(record.get("history", {}).get("val_loss"))
+    if not losses or min(losses) <= 0:
+        return 0.0, None
+    lowest = min(losses)
+    return losses[-1] / lowest - 1, losses.index(lowest) + 1
+
+
 def _check_overfitting(record: dict[str, Any]) -> Finding | None:
     pairs = _accuracy_pairs(record)
     if len(pairs) < 3:
         return None
+
     gaps = [train - valid for train, valid in pairs]
     widened = gaps[-1] >= OVERFIT_GAP and gaps[-1] - min(gaps) >= OVERFIT_WIDENING
-    validation_losses = _finite(record.get("history", {}).get("val_loss"))
-    loss_rise = 0.0
-    if validation_losses and min(validation_losses) > 0:
-        loss_rise = validation_losses[-1] / min(validation_losses) - 1
+    loss_rise, best_epoch = _validation_loss_rise(record)
     loss_rose = loss_rise >= OVERFIT_LOSS_RISE
     if not widened and not loss_rose:
         return None
+
     train, valid = pairs[-1]
-    best_epoch = validation_losses.index(min(validation_losses)) + 1
     parts = [
         f"training accuracy is {_percent(train)} against {_percent(valid)} on "
         f"the validation images, a gap of {100 * gaps[-1]:.2f} points"
     ]
+    evidence = {"gap": gaps[-1], "validation_loss_rise": loss_rise}
     if loss_rose:
         parts.append(
             f"the validation loss is {100 * loss_rise:.0f}% above its lowest "
             f"value, reached in epoch {best_epoch}"
         )
+        evidence["best_epoch"] = float(best_epoch)
     return Finding(
         "overfitting",
         "The model starts to memorise its training images: "
         + ", and ".join(parts)
         + ". Fewer epochs, more dropout or more training images help.",
-        {
-            "gap": gaps[-1],
-            "validation_loss_rise": loss_rise,
-            "best_epoch": float(best_epoch),
-        },
+        evidence,
     )
 
 
@@ -317,15 +327,19 @@ def _check_training_below_validation(record: dict[str, Any]) -> Finding | None:
     train, valid = pairs[-1]
     if valid - train < DROPOUT_GAP:
         return None
+
     rates = [rate for rate in _dropout_rates(record.get("config", {})) if rate > 0]
-    cause = (
-        f"Dropout (up to {max(rates):g} here) is on while training accuracy is "
-        "measured and off for validation, so the training figure understates "
-        "the model."
-        if rates
-        else "Training accuracy averages over the epoch while the model was "
-        "still improving."
-    )
+    if rates:
+        cause = (
+            f"Dropout (up to {max(rates):g} here) is on while training accuracy "
+            "is measured and off for validation, so the training figure "
+            "understates the model."
+        )
+    else:
+        cause = (
+            "Training accuracy averages over the epoch while the model was "
+            "still improving."
+        )
     return Finding(
         "training_below_validation",
         f"Training accuracy {_percent(train)} is far below validation accuracy "
@@ -419,7 +433,8 @@ def diagnose(record: dict[str, Any]) -> list[Finding]:
 
     A NaN explains the accuracy at chance that follows it, so a run with NaN
     reports only that. Overfitting and slow learning are looked for only in
-    runs that learn at all, and overfitting outranks slow learning. A run with no problem gets one "healthy" finding.
+    runs that learn at all, and overfitting outranks slow learning. A run
+    with no problem gets one "healthy" finding.
     """
     findings = [finding for check in FAILURE_CHECKS if (finding := check(record))]
     if findings and findings[0].kind == "nan":

@@ -18,6 +18,7 @@ from typing import Any
 from mnist_core.architecture import ArchitectureError, check_buildable
 from mnist_core.config import RunConfig
 from mnist_core.data import DataSource
+from mnist_core.diagnosis import diagnose
 from mnist_core.knobs import KnobError, apply_knob_setting
 from mnist_core.limits import LimitError
 from mnist_core.presets import KNOB_SEPARATOR
@@ -66,6 +67,8 @@ class ValueSummary:
     total_seconds: float | None  # mean
     num_parameters: int | None
     states: str  # e.g. "done" or "1 done, 1 queued"
+    # Kinds of problem mnist_core.diagnosis found in any of the scored runs.
+    findings: tuple[str, ...] = ()
 
     @property
     def accuracy_spread(self) -> float:
@@ -265,6 +268,12 @@ def _describe_states(states: list[str]) -> str:
     return ", ".join(f"{count} {state}" for state, count in counts.items())
 
 
+def _problem_kinds(records: list[dict[str, Any]]) -> tuple[str, ...]:
+    kinds = [finding.kind for record in records for finding in diagnose(record)]
+    problems = [kind for kind in kinds if kind not in ("healthy", "stopped")]
+    return tuple(dict.fromkeys(problems))
+
+
 def summarize_value(value: str, results: list[RunResult]) -> ValueSummary:
     """Aggregate the runs of one value over its seeds."""
     records = [
@@ -286,6 +295,7 @@ def summarize_value(value: str, results: list[RunResult]) -> ValueSummary:
         total_seconds=_mean(_finite_values(records, "total_seconds")),
         num_parameters=parameters[0] if parameters else None,
         states=_describe_states([result.state for result in results]),
+        findings=_problem_kinds(records),
     )
 
 

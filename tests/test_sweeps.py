@@ -161,6 +161,18 @@ def test_summarize_mean_and_range():
     assert second.states == "1 done, 1 cancelled"
 
 
+def test_summarize_lists_findings():
+    nan_run = fake_result("relu", 0, 0.098)
+    nan_run.record.update(stop_reason="nan", stopped_early=True)
+
+    relu, softmax = summarize(
+        ["relu", "softmax"], [nan_run, fake_result("softmax", 0, 0.9)]
+    )
+
+    assert relu.findings == ("nan",)
+    assert softmax.findings == ()
+
+
 def test_noise_notes_within_seed_spread():
     results = [
         fake_result("a", 0, 0.90),

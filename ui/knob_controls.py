@@ -138,6 +138,7 @@ def learning_rate_note(keys: PageKeys, optimizer: str) -> None:
         f"The tutorial's Keras (2.1, 2018) started {OPTIMIZER_LABELS[optimizer]} "
         f"at {era:g}; Keras has defaulted to {today:g} since TensorFlow 2. "
         + LEARNING_RATE_EFFECTS[optimizer]
+        + f" This page starts at {default_learning_rate(optimizer):g}."
     )
     tutorial_column, today_column = st.columns(2)
     tutorial_column.button(

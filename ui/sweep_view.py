@@ -57,6 +57,16 @@ COMMON_KNOBS = {
 }
 DEFAULT_SWEEP = {"knob": "learning_rate", "values": "0.01, 0.001, 0.0001"}
 POLL_SECONDS = 1.0
+# Short table labels for the findings of mnist_core.diagnosis.
+FINDING_LABELS = {
+    "nan": "NaN loss",
+    "chance": "accuracy at chance",
+    "flat_loss": "loss not falling",
+    "loss_above_uniform": "loss above ln 10",
+    "overfitting": "overfitting",
+    "slow": "slow learning",
+    "training_below_validation": "training below validation",
+}
 
 
 def _sweep_settings(keys: PageKeys) -> dict:
@@ -253,6 +263,9 @@ def summary_table(summaries) -> pd.DataFrame:
                 ),
                 "Total seconds": _or_blank(format_seconds, summary.total_seconds),
                 "Parameters": _or_blank(format_count, summary.num_parameters),
+                "Runs show": ", ".join(
+                    FINDING_LABELS.get(kind, kind) for kind in summary.findings
+                ),
             }
         )
     return pd.DataFrame(rows)
@@ -287,7 +300,8 @@ def show_sweep_results(sweep: Sweep, keys: PageKeys) -> None:
     st.caption(
         "Seconds per epoch: the median over epochs after the first (the first "
         "includes tracing the graph), averaged over seeds. Validated on "
-        f"{VALIDATION_LABELS[sweep.validation].lower()}."
+        f"{VALIDATION_LABELS[sweep.validation].lower()}. Train a value alone "
+        "to read what its run shows in full."
     )
     show_noise_notes(summaries)
     if not any(summary.test_accuracy is not None for summary in summaries):
