@@ -19,7 +19,7 @@ from tests.training_pages import (
     wait_for_job,
     wait_for_sweep,
 )
-from ui import results_view, state
+from ui import state
 from ui.config_state import PAGE_KEYS
 
 KEYS = PAGE_KEYS["mlp"]
@@ -277,9 +277,7 @@ def test_mlp_server_limit_shows_error(app, monkeypatch):
 
 
 @pytest.mark.slow
-def test_mlp_page_trains_one_epoch(app, tmp_path, monkeypatch):
-    # AppTest's session id, "test session id", is no usable folder name.
-    monkeypatch.setattr(results_view, "current_session_id", lambda: "apptest")
+def test_mlp_page_trains_one_epoch(app, tmp_path):
     set_quick_run(app, "mlp")
     app.button(key="mlp.train").click().run()
 
@@ -292,6 +290,8 @@ def test_mlp_page_trains_one_epoch(app, tmp_path, monkeypatch):
     assert metrics["Parameters"] == "669,706"
     assert app.session_state[state.SESSION_MODELS]["mlp"]["path"]
     assert snapshot.job_id in app.session_state[state.RECORDED_JOBS]
+    run_file = tmp_path / "models" / "runs" / f"{snapshot.record['run_id']}.json"
+    assert run_file.is_file()
 
     app.text_input(key="mlp.save_name").set_value("my mlp")
     app.button(key="mlp.save").click().run()

@@ -7,19 +7,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from mnist_core import storage
+from mnist_core import runs, storage
 from mnist_core.diagnosis import diagnose
+from mnist_core.sharing import save_to_session
 from ui import state
 from ui.charts import accuracy_chart, loss_chart
 from ui.config_state import PageKeys
-from ui.data_access import load_model_file
 from ui.format import format_accuracy, format_count, format_loss, format_seconds
 from ui.session import current_session_id, remember_session_model
-
-try:
-    from mnist_core import runs
-except ImportError:  # NOTE: the run history module may not be installed yet
-    runs = None
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +37,6 @@ def record_finished_run(snapshot, architecture: str | None) -> None:
         remember_session_model(
             architecture, snapshot.model_path, snapshot.record, snapshot.label
         )
-    if runs is None or not hasattr(runs, "save_run_record"):
-        return
     try:
         runs.save_run_record(snapshot.record, current_session_id())
     except (OSError, ValueError) as error:
@@ -125,15 +118,9 @@ def show_history_charts(history: dict, epochs: int, architecture: str) -> None:
 
 def save_trained_model(snapshot, name: str) -> None:
     """Copy the job's model file into this session's models; report the result."""
-    owner = current_session_id()
     try:
-        if hasattr(storage, "copy_model"):
-            path = storage.copy_model(
-                Path(snapshot.model_path), name, storage.session_dir(owner)
-            )
-        else:
-            model, _ = load_model_file(snapshot.model_path)
-            path = storage.save_model(model, snapshot.record, name)
+        path = save_to_session(Path(snapshot.model_path), name, current_session_id())
+    # ValueError: a name without letters or digits.
     except (ValueError, storage.StorageError) as error:
         st.error(f"The model was not saved: {error}.")
         return
