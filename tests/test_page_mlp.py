@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_core import hardware
+from mnist_core.data import DataSource
 from mnist_core.jobs import get_scheduler
 from mnist_core.limits import ServerLimits
 from mnist_core.models import build_model, compile_model
@@ -19,7 +20,7 @@ from tests.training_pages import (
     wait_for_job,
     wait_for_sweep,
 )
-from ui import state
+from ui import state, training_view
 from ui.config_state import PAGE_KEYS
 
 KEYS = PAGE_KEYS["mlp"]
@@ -345,3 +346,37 @@ def test_mlp_preset_trains_and_sweeps(app, preset):
     assert list(table["Value"]) == list(preset.sweep_values[:2])
     assert sweep.knob == preset.sweep_knob
     assert sweep.validation == "split"
+
+
+@pytest.mark.slow
+def test_mlp_training_survives_page_visit(monkeypatch, tmp_path):
+    app = open_app(monkeypatch, tmp_path)
+    app.switch_page("pages/mlp.py").run()
+    set_quick_run(app, "mlp")
+    app.number_input(key=KEYS.widget("epochs")).set_value(300).run()
+    app.button(key="mlp.train").click().run()
+
+    app.switch_page("pages/home.py").run()
+    app.switch_page("pages/mlp.py").run()
+
+    job = app.session_state[KEYS.job]
+    assert job.snapshot().active
+    assert app.button(key="mlp.stop")
+    assert app.button(key="mlp.train").disabled
+    app.button(key="mlp.stop").click().run()
+    assert wait_for_job(app, "mlp").state in ("stopped", "cancelled")
+
+
+@pytest.mark.slow
+def test_mlp_failed_job_shows_error(app, monkeypatch):
+    missing = DataSource("file", "/nonexistent/mnist.npz", "a missing file")
+    monkeypatch.setattr(training_view, "get_data_source", lambda: (missing, None))
+    set_quick_run(app, "mlp")
+    app.button(key="mlp.train").click().run()
+
+    snapshot = wait_for_job(app, "mlp")
+
+    assert snapshot.state == "failed"
+    assert not app.exception
+    assert app.error[0].value.startswith("Training failed:")
+    assert "nonexistent" in app.error[0].value
