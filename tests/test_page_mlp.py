@@ -380,3 +380,21 @@ def test_mlp_failed_job_shows_error(app, monkeypatch):
     assert not app.exception
     assert app.error[0].value.startswith("Training failed:")
     assert "nonexistent" in app.error[0].value
+
+
+@pytest.mark.slow
+def test_mlp_sweep_stop_keeps_table(app):
+    set_quick_run(app, "mlp")
+    app.number_input(key=KEYS.widget("epochs")).set_value(300).run()
+    app.text_input(key=KEYS.widget("sweep_values")).set_value("0.01, 0.001").run()
+    app.number_input(key=KEYS.widget("sweep_repeats")).set_value(2).run()
+    app.button(key="mlp.start_sweep").click().run()
+
+    app.button(key="mlp.stop_sweep").click().run()
+    sweep = wait_for_sweep(app, "mlp")
+
+    states = [result.state for result in sweep.results()]
+    table = dataframe_with_column(app, "Range over seeds")
+    assert states[1:] == ["cancelled"] * 3
+    assert states[0] in ("cancelled", "stopped")
+    assert list(table["Value"]) == ["0.01", "0.001"]
