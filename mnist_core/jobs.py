@@ -29,6 +29,12 @@ from mnist_core.limits import LimitError, ServerLimits, load_limits
 logger = logging.getLogger(__name__)
 
 RUNS_PER_WORKER = 8
+# Workers that may die before they are ready, in a row, before queued jobs fail.
+MAX_FAILED_STARTS = 3
+# Trained models kept in the scheduler's folder; older ones are deleted, and a
+# page that still points at one then reports it as missing. Saved models live
+# in the models folder and are not affected.
+MAX_KEPT_MODEL_FILES = 200
 # Seconds a stop request may take before the worker process is killed.
 STOP_GRACE_SECONDS = 20.0
 # Seconds a job may go on after its owner's browser session is gone.
@@ -259,6 +265,7 @@ class Scheduler:
         self._workers: list[WorkerProcess] = []
         self._wake = threading.Event()
         self._closed = False
+        self._failed_starts = 0
         self._thread = threading.Thread(
             target=self._run, name="mnist-scheduler", daemon=True
         )
@@ -418,6 +425,7 @@ class Scheduler:
             if worker.alive:
                 continue
             self._workers.remove(worker)
+            self._note_failed_start(worker)
             job = worker.job
             worker.job = None
             if job is not None and job.state in ACTIVE_STATES:
@@ -434,6 +442,28 @@ class Scheduler:
                         ),
                     )
             worker.kill()
+
+    def _note_failed_start(self, worker: WorkerProcess) -> None:
+        """Count workers that die before they are ready; fail the queue if many do.
+
+        Without this, a worker that cannot start (a broken install, no memory)
+        would be restarted on every tick while its jobs wait forever.
+        """
+        if worker.ready:
+            self._failed_starts = 0
+            return
+        self._failed_starts += 1
+        if self._failed_starts < MAX_FAILED_STARTS:
+            return
+        reason = (
+            f"the training process failed to start {self._failed_starts} times in "
+            f"a row (exit code {worker.process.returncode}). {worker.log_tail(300)}"
+        )
+        logger.error("Failing all queued jobs: %s", reason)
+        for job in list(self._queue):
+            self._queue.remove(job)
+            self._finish(job, FAILED, error=reason)
+        self._failed_starts = 0
 
     def _retire_used_workers(self) -> None:
         for worker in list(self._workers):
@@ -526,6 +556,24 @@ class Scheduler:
             for name, value in fields.items():
                 setattr(job, name, value)
         logger.info("Job %s ended: %s", job.job_id, state)
+        if state in (DONE, STOPPED):
+            self._prune_model_files()
+
+    def _prune_model_files(self) -> None:
+        """Delete the oldest job model files beyond MAX_KEPT_MODEL_FILES."""
+        try:
+            files = [
+                (path.stat().st_mtime, path)
+                for path in self.output_dir.glob("*.keras")
+                if not path.name.startswith(".")
+            ]
+            for _, path in sorted(files)[:-MAX_KEPT_MODEL_FILES]:
+                path.unlink(missing_ok=True)
+                logger.info("Deleted old job model %s", path)
+        except OSError as error:
+            logger.warning(
+                "Could not prune job models in %s: %s", self.output_dir, error
+            )
 
 
 _scheduler: Scheduler | None = None

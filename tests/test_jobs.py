@@ -308,3 +308,24 @@ def test_workers_replaced_during_twenty_runs(twenty_runs):
     _, worker_pids = twenty_runs
     # 20 runs need at least ceil(20 / RUNS_PER_WORKER) workers.
     assert len(set(worker_pids)) >= math.ceil(20 / jobs.RUNS_PER_WORKER)
+
+
+def test_scheduler_fails_queue_after_repeated_start_failures(monkeypatch, tmp_path):
+    broken_python = tmp_path / "python"
+    broken_python.write_text("#!/bin/sh\nexit 3\n")
+    broken_python.chmod(0o755)
+    monkeypatch.setattr(jobs.sys, "executable", str(broken_python))
+    scheduler = Scheduler(
+        ServerLimits(max_concurrent_trainings=1, threads_per_training=1)
+    )
+    try:
+        source = DataSource("sample", str(SAMPLE_PATH), "sample")
+        job = scheduler.submit(MLPConfig(epochs=1, train_limit=100), source, "owner")
+        deadline = time.monotonic() + 30
+        while job.snapshot().active and time.monotonic() < deadline:
+            time.sleep(0.2)
+        snapshot = job.snapshot()
+        assert snapshot.state == jobs.FAILED
+        assert "failed to start 3 times" in snapshot.error
+    finally:
+        scheduler.close()
