@@ -2,15 +2,17 @@
 
 The findings follow what the run shows (its loss, accuracy and history), not
 which knob was turned; the config only helps to name a likely cause. Measured
-on the full MNIST with the tutorial's MLP (Keras 3.15, CPU): a ReLU output
-turns the loss into NaN within the first epoch; softmax on every layer stays
-at chance (about 11%); a linear output sticks near 31% with a loss near 11;
-a sigmoid output trains fine (97% after 2 epochs); dropout 0.9 learns slowly
-(89% to 91% over 3 epochs).
+with the tutorial's MLP on the full MNIST (Keras 3.15, float32, a shared
+2-core CPU): a ReLU output turned the loss into NaN in epoch 1; softmax on
+every layer stayed at 11.35% with a loss of 2.301 after 2 epochs; a linear
+output went 39.6%, 23.0%, 21.5% over 3 epochs with a test loss of 9.69; a
+sigmoid output reached 97.46% after 2 epochs; dropout 0.9 went 89.1%, 90.9%,
+92.0% over 3 epochs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +57,8 @@ class Finding:
     kind: str
     message: str
     evidence: dict[str, float] = field(default_factory=dict)
+    # The likely cause, also the end of `message`; empty if none is named.
+    cause: str = ""
 
 
 def _finite(values: list[Any] | None) -> list[float]:
@@ -176,6 +180,7 @@ def _check_nan(record: dict[str, Any]) -> Finding | None:
         f"The loss became NaN (not a number) in epoch {epoch}, so training "
         f"stopped there.{scored} {cause}",
         evidence,
+        cause,
     )
 
 
@@ -191,8 +196,9 @@ def _check_chance(record: dict[str, Any]) -> Finding | None:
         evidence["loss"] = float(loss)
         if abs(loss - UNIFORM_LOSS) < 0.01:
             detail = (
-                f" The loss {loss:.4f} equals ln 10, the loss of answering 10% "
-                "for every class: the output ignores the image."
+                f" The loss {loss:.4f} is within 0.01 of ln 10 = "
+                f"{UNIFORM_LOSS:.4f}, the loss of answering 10% for every "
+                "class: the output ignores the image."
             )
     cause = _join_causes(
         _softmax_hidden_cause(config),
@@ -209,6 +215,7 @@ def _check_chance(record: dict[str, Any]) -> Finding | None:
         f"Accuracy is {_percent(accuracy)}, no better than guessing (10% for "
         f"ten digits).{detail} {cause}",
         evidence,
+        cause,
     )
 
 
@@ -235,6 +242,7 @@ def _check_flat_loss(record: dict[str, Any]) -> Finding | None:
         f"The training loss {direction}: {losses[0]:.4f} in epoch 1, "
         f"{losses[-1]:.4f} in epoch {len(losses)}. {cause}",
         {"first_loss": losses[0], "last_loss": losses[-1], "epochs": len(losses)},
+        cause,
     )
 
 
@@ -257,6 +265,7 @@ def _check_loss_above_uniform(record: dict[str, Any]) -> Finding | None:
         f"a model that answers 10% for every class, although accuracy is "
         f"{_percent(accuracy or 0.0)}. {cause}",
         {"loss": float(loss), "uniform_loss": UNIFORM_LOSS},
+        cause,
     )
 
 
@@ -345,6 +354,7 @@ def _check_training_below_validation(record: dict[str, Any]) -> Finding | None:
         f"Training accuracy {_percent(train)} is far below validation accuracy "
         f"{_percent(valid)}. {cause}",
         {"training_accuracy": train, "validation_accuracy": valid},
+        cause,
     )
 
 
@@ -381,6 +391,7 @@ def _check_slow(record: dict[str, Any]) -> Finding | None:
         f"gained {100 * gain_per_epoch:.2f} points per epoch over the last "
         f"{len(window) - 1} epochs. {cause}",
         {"accuracy": validation[-1], "gain_per_epoch": gain_per_epoch},
+        cause,
     )
 
 
@@ -417,6 +428,20 @@ def _healthy(record: dict[str, Any]) -> Finding:
     )
 
 
+def _without_repeated_causes(findings: list[Finding]) -> list[Finding]:
+    """Point back to a cause an earlier finding already explained."""
+    seen = set()
+    result = []
+    for finding in findings:
+        if finding.cause and finding.cause in seen:
+            observation = finding.message.removesuffix(finding.cause).rstrip()
+            message = f"{observation} The likely cause is the one above."
+            finding = dataclasses.replace(finding, message=message)
+        seen.add(finding.cause)
+        result.append(finding)
+    return result
+
+
 # Checks for a run that does not learn, most severe first.
 FAILURE_CHECKS = (
     _check_nan,
@@ -444,6 +469,7 @@ def diagnose(record: dict[str, Any]) -> list[Finding]:
     if any(finding.kind == "overfitting" for finding in findings):
         # More epochs, the remedy for slow learning, would make overfitting worse.
         findings = [finding for finding in findings if finding.kind != "slow"]
+    findings = _without_repeated_causes(findings)
     stopped = _check_stopped(record)
     if stopped:
         findings.append(stopped)

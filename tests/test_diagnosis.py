@@ -167,3 +167,20 @@ def test_diagnose_dropout_gap_explained():
 
     assert findings[0].kind == "training_below_validation"
     assert "0.9" in findings[0].message
+
+
+def test_diagnose_names_shared_cause_once():
+    hidden = (DenseLayerSpec(activation="softmax"),) * 2
+    history = {
+        "loss": [2.3026, 2.3025],
+        "accuracy": [0.10, 0.11],
+        "val_loss": [2.3026, 2.3026],
+        "val_accuracy": [0.1135, 0.1135],
+    }
+
+    chance, flat_loss = diagnose(make_record(history, MLPConfig(hidden_layers=hidden)))
+
+    assert chance.kind == "chance"
+    assert "hidden layer uses softmax" in chance.message
+    assert flat_loss.kind == "flat_loss"
+    assert flat_loss.message.endswith("The likely cause is the one above.")
