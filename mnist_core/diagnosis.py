@@ -17,7 +17,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from mnist_core.config import KERAS_DEFAULT_LEARNING_RATES, default_learning_rate
+from mnist_core.likely_causes import (
+    dropout_rates,
+    join_causes,
+    learning_rate_cause,
+    output_cause,
+    softmax_hidden_cause,
+)
 
 # Loss of a model that gives every class probability 1/10: ln(10).
 UNIFORM_LOSS = math.log(10)
@@ -80,79 +86,6 @@ def _final_accuracy(record: dict[str, Any]) -> float | None:
     return validation[-1] if validation else None
 
 
-def _learning_rate_ratio(config: dict[str, Any]) -> float:
-    """Return the learning rate over the app's default for its optimizer."""
-    optimizer = config.get("optimizer", "rmsprop")
-    rate = float(config.get("learning_rate", 0.001))
-    if optimizer not in KERAS_DEFAULT_LEARNING_RATES:
-        return 1.0
-    return rate / default_learning_rate(optimizer)
-
-
-def _activations(config: dict[str, Any]) -> list[str]:
-    if "hidden_layers" in config:
-        return [layer["activation"] for layer in config["hidden_layers"]]
-    blocks = [block["activation"] for block in config.get("conv_blocks", [])]
-    return [*blocks, config.get("dense_activation", "relu")]
-
-
-def _dropout_rates(config: dict[str, Any]) -> list[float]:
-    if "hidden_layers" in config:
-        return [layer["dropout_rate"] for layer in config["hidden_layers"]]
-    return [config.get("conv_dropout_rate", 0.0), config.get("dense_dropout_rate", 0.0)]
-
-
-def _output_cause(config: dict[str, Any]) -> str | None:
-    output = config.get("output_activation", "softmax")
-    if output == "relu":
-        return (
-            "The output layer uses ReLU: its ten outputs can all be 0, and "
-            "cross-entropy then divides 0 by 0 and takes the log of 0. Softmax "
-            "(or sigmoid) keeps every output positive."
-        )
-    if output == "linear":
-        return (
-            "The output layer is linear: its outputs can be negative and do not "
-            "sum to 1, so they are not probabilities and cross-entropy clips them "
-            "to a tiny value, giving huge losses. Use softmax."
-        )
-    return None
-
-
-def _learning_rate_cause(config: dict[str, Any], too: str) -> str | None:
-    ratio = _learning_rate_ratio(config)
-    optimizer = config.get("optimizer", "rmsprop")
-    rate = config.get("learning_rate")
-    if too == "high" and ratio >= 5:
-        return (
-            f"The learning rate {rate:g} is {ratio:.0f} times the usual value for "
-            f"{optimizer}: steps that large overshoot. Try 10 times smaller."
-        )
-    if too == "low" and ratio <= 0.2:
-        return (
-            f"The learning rate {rate:g} is {1 / ratio:.0f} times smaller than "
-            f"the usual value for {optimizer}, so each step changes the weights "
-            "very little. Train longer or raise it."
-        )
-    return None
-
-
-def _softmax_hidden_cause(config: dict[str, Any]) -> str | None:
-    if "softmax" not in _activations(config):
-        return None
-    return (
-        "A hidden layer uses softmax: its outputs always sum to 1, so with "
-        "hundreds of units each is tiny and almost the same for every image. "
-        "The next layer sees nearly no signal and the gradients vanish. Use "
-        "ReLU in hidden layers."
-    )
-
-
-def _join_causes(*causes: str | None, fallback: str) -> str:
-    found = [cause for cause in causes if cause]
-    return " ".join(found) if found else fallback
-
-
 def _check_nan(record: dict[str, Any]) -> Finding | None:
     history = record.get("history", {})
     losses = history.get("loss") or []
@@ -161,9 +94,9 @@ def _check_nan(record: dict[str, Any]) -> Finding | None:
         return None
     epoch = bad_epochs[0] if bad_epochs else len(losses) or 1
     config = record.get("config", {})
-    cause = _join_causes(
-        _output_cause(config),
-        _learning_rate_cause(config, "high"),
+    cause = join_causes(
+        output_cause(config),
+        learning_rate_cause(config, "high"),
         fallback=(
             "The usual cause is a learning rate too large for the model: try "
             "10 times smaller."
@@ -200,11 +133,11 @@ def _check_chance(record: dict[str, Any]) -> Finding | None:
                 f"{UNIFORM_LOSS:.4f}, the loss of answering 10% for every "
                 "class: the output ignores the image."
             )
-    cause = _join_causes(
-        _softmax_hidden_cause(config),
-        _output_cause(config),
-        _learning_rate_cause(config, "high"),
-        _learning_rate_cause(config, "low"),
+    cause = join_causes(
+        softmax_hidden_cause(config),
+        output_cause(config),
+        learning_rate_cause(config, "high"),
+        learning_rate_cause(config, "low"),
         fallback=(
             "Check that the output layer is softmax and the learning rate is "
             "near the optimizer's usual value."
@@ -228,10 +161,10 @@ def _check_flat_loss(record: dict[str, Any]) -> Finding | None:
         return None
     config = record.get("config", {})
     direction = "rose" if losses[-1] > losses[0] else "hardly fell"
-    cause = _join_causes(
-        _output_cause(config),
-        _softmax_hidden_cause(config),
-        _learning_rate_cause(config, "high" if direction == "rose" else "low"),
+    cause = join_causes(
+        output_cause(config),
+        softmax_hidden_cause(config),
+        learning_rate_cause(config, "high" if direction == "rose" else "low"),
         fallback=(
             "The optimizer makes no progress: try a learning rate 10 times "
             "smaller, then 10 times larger."
@@ -251,8 +184,8 @@ def _check_loss_above_uniform(record: dict[str, Any]) -> Finding | None:
     if not _is_finite(loss) or loss < UNIFORM_LOSS + LOSS_ABOVE_UNIFORM_MARGIN:
         return None
     config = record.get("config", {})
-    cause = _join_causes(
-        _output_cause(config),
+    cause = join_causes(
+        output_cause(config),
         fallback=(
             "The model is confidently wrong on many images, which a learning "
             "rate that is too high often causes."
@@ -337,7 +270,7 @@ def _check_training_below_validation(record: dict[str, Any]) -> Finding | None:
     if valid - train < DROPOUT_GAP:
         return None
 
-    rates = [rate for rate in _dropout_rates(record.get("config", {})) if rate > 0]
+    rates = [rate for rate in dropout_rates(record.get("config", {})) if rate > 0]
     if rates:
         cause = (
             f"Dropout (up to {max(rates):g} here) is on while training accuracy "
@@ -370,21 +303,21 @@ def _check_slow(record: dict[str, Any]) -> Finding | None:
         return None
     config = record.get("config", {})
     causes = []
-    high_dropout = [rate for rate in _dropout_rates(config) if rate >= HIGH_DROPOUT]
+    high_dropout = [rate for rate in dropout_rates(config) if rate >= HIGH_DROPOUT]
     if high_dropout:
         rate = max(high_dropout)
         causes.append(
             f"Dropout {rate:g} switches off {100 * rate:.0f}% of a layer's units "
             "in every training step, so each step trains a much thinner network."
         )
-    causes.append(_learning_rate_cause(config, "low"))
+    causes.append(learning_rate_cause(config, "low"))
     num_train = record.get("data_source", {}).get("num_train")
     if num_train and num_train < SMALL_TRAINING_SET:
         causes.append(
             f"Only {num_train:,} training images were used; more images raise "
             "the accuracy the model can reach."
         )
-    cause = _join_causes(*causes, fallback="More epochs may still help.")
+    cause = join_causes(*causes, fallback="More epochs may still help.")
     return Finding(
         "slow",
         f"Learning is slow: validation accuracy {_percent(validation[-1])} "
