@@ -119,11 +119,27 @@ def enlarge(image: np.ndarray, side: int = 112) -> np.ndarray:
     return np.kron(image, np.ones((factor, factor), np.float32))
 
 
+def square(image: np.ndarray) -> np.ndarray:
+    """Centre a grey image on a mid-grey square, which shows where the crop ends.
+
+    st.image stretches a picture to its column's width, so an unpadded thin
+    "1" would be drawn more than a thousand pixels high.
+    """
+    height, width = image.shape
+    side = max(height, width)
+    top, left = (side - height) // 2, (side - width) // 2
+    padded = np.full((side, side), 0.5, np.float32)
+    padded[top : top + height, left : left + width] = image
+    return padded
+
+
 def show_steps(steps: drawing.DigitSteps) -> None:
     height, width = steps.cropped.shape
     cropped, scaled, framed = st.columns(3)
-    cropped.image(enlarge(steps.cropped), caption=f"1. Cropped: {height}x{width}")
-    scaled.image(enlarge(steps.scaled), caption="2. Longer side 20 pixels")
+    cropped.image(
+        square(enlarge(steps.cropped)), caption=f"1. Cropped: {height}x{width}"
+    )
+    scaled.image(square(enlarge(steps.scaled)), caption="2. Longer side 20 pixels")
     framed.image(enlarge(steps.framed), caption="3. Centred in 28x28")
 
 
