@@ -44,7 +44,8 @@ def show_keep_form(owner: str) -> None:
         st.selectbox(
             "Trained model",
             list(trained),
-            format_func=lambda name: f"{name.upper()}: {trained[name]['label']}",
+            # A run's label starts with its architecture, e.g. "MLP: epochs=1".
+            format_func=lambda name: trained[name]["label"],
             key=state.MODELS_KEEP_CHOICE,
         )
         st.text_input(
