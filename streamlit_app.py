@@ -9,31 +9,31 @@ st.set_page_config(
 )
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/data.py", title="Data", icon=":material/grid_on:", url_path="data"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/data.py", title="Data", icon=":material/grid_on:", url_path="data"),
     st.Page(
-        "pages/mlp.py", title="MLP (exercise 1)", icon=":material/hub:", url_path="mlp"
+        "app_pages/mlp.py", title="MLP (exercise 1)", icon=":material/hub:", url_path="mlp"
     ),
     st.Page(
-        "pages/cnn.py",
+        "app_pages/cnn.py",
         title="CNN (exercise 2)",
         icon=":material/view_module:",
         url_path="cnn",
     ),
     st.Page(
-        "pages/inside.py",
+        "app_pages/inside.py",
         title="Inside the network",
         icon=":material/biotech:",
         url_path="inside",
     ),
     st.Page(
-        "pages/draw.py", title="Draw a digit", icon=":material/draw:", url_path="draw"
+        "app_pages/draw.py", title="Draw a digit", icon=":material/draw:", url_path="draw"
     ),
     st.Page(
-        "pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"
+        "app_pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"
     ),
     st.Page(
-        "pages/models.py", title="Models", icon=":material/save:", url_path="models"
+        "app_pages/models.py", title="Models", icon=":material/save:", url_path="models"
     ),
 ]
 

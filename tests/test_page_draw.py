@@ -50,7 +50,7 @@ def app(session_models, tmp_path, monkeypatch):
         str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=TIMEOUT_SECONDS
     )
     app_test.session_state[state.SESSION_MODELS] = session_models
-    app_test.switch_page("pages/draw.py")
+    app_test.switch_page("app_pages/draw.py")
     return app_test.run()
 
 

@@ -32,14 +32,14 @@ def offline(monkeypatch, tmp_path):
 def run_page(page: str) -> AppTest:
     app = AppTest.from_file("../streamlit_app.py", default_timeout=60)
     app.run()
-    if page != "pages/home.py":
+    if page != "app_pages/home.py":
         app.switch_page(page)
         app.run()
     return app
 
 
 def test_home_page_offline_names_sample(offline):
-    app = run_page("pages/home.py")
+    app = run_page("app_pages/home.py")
     assert not app.exception
     messages = " ".join(info.value for info in app.info)
     assert "bundled sample" in messages
@@ -48,7 +48,7 @@ def test_home_page_offline_names_sample(offline):
 
 def test_home_page_uses_mnist_data_file(monkeypatch, tmp_path):
     monkeypatch.setenv(data.DATA_ENV_VARIABLE, str(data.SAMPLE_PATH))
-    app = run_page("pages/home.py")
+    app = run_page("app_pages/home.py")
     assert not app.exception
     messages = " ".join(info.value for info in app.info)
     assert f"file {data.SAMPLE_PATH}" in messages
@@ -58,7 +58,7 @@ def test_home_page_reports_broken_data_file(monkeypatch, tmp_path):
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"not an npz archive")
     monkeypatch.setenv(data.DATA_ENV_VARIABLE, str(broken))
-    app = run_page("pages/home.py")
+    app = run_page("app_pages/home.py")
     assert not app.exception
     warnings = " ".join(warning.value for warning in app.warning)
     assert "broken.npz" in warnings
@@ -66,14 +66,14 @@ def test_home_page_reports_broken_data_file(monkeypatch, tmp_path):
 
 
 def test_data_page_shows_preprocessing(offline):
-    app = run_page("pages/data.py")
+    app = run_page("app_pages/data.py")
     assert not app.exception
     assert app.title[0].value == "The data"
     assert len(app.dataframe) == 2
 
 
 def test_data_page_changes_image_number(offline):
-    app = run_page("pages/data.py")
+    app = run_page("app_pages/data.py")
     app.number_input[1].set_value(7).run()
     assert not app.exception
     assert "Label: **" in " ".join(caption.value for caption in app.caption)

@@ -257,11 +257,11 @@ def test_mlp_share_link_carries_changes(app):
 
 def test_mlp_knobs_survive_page_visit(monkeypatch, tmp_path):
     app = open_app(monkeypatch, tmp_path)
-    app.switch_page("pages/mlp.py").run()
+    app.switch_page("app_pages/mlp.py").run()
     app.number_input(key=KEYS.widget("units.0")).set_value(20).run()
 
-    app.switch_page("pages/home.py").run()
-    app.switch_page("pages/mlp.py").run()
+    app.switch_page("app_pages/home.py").run()
+    app.switch_page("app_pages/mlp.py").run()
 
     assert app.number_input(key=KEYS.widget("units.0")).value == 20
     assert config_of(app).hidden_layers[0].units == 20
@@ -351,13 +351,13 @@ def test_mlp_preset_trains_and_sweeps(app, preset):
 @pytest.mark.slow
 def test_mlp_training_survives_page_visit(monkeypatch, tmp_path):
     app = open_app(monkeypatch, tmp_path)
-    app.switch_page("pages/mlp.py").run()
+    app.switch_page("app_pages/mlp.py").run()
     set_quick_run(app, "mlp")
     app.number_input(key=KEYS.widget("epochs")).set_value(300).run()
     app.button(key="mlp.train").click().run()
 
-    app.switch_page("pages/home.py").run()
-    app.switch_page("pages/mlp.py").run()
+    app.switch_page("app_pages/home.py").run()
+    app.switch_page("app_pages/mlp.py").run()
 
     job = app.session_state[KEYS.job]
     assert job.snapshot().active

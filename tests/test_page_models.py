@@ -183,11 +183,11 @@ def test_uploaded_model_offered_on_other_pages(tmp_models_dir, model_file, monke
     monkeypatch.setenv("MNIST_DATA", str(SAMPLE_PATH))
     app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
     app.run()
-    app.switch_page("pages/models.py").run()
+    app.switch_page("app_pages/models.py").run()
     upload(app, "shared-everywhere.keras", model_file.read_bytes())
     assert not app.exception
 
-    app.switch_page("pages/inside.py").run()
+    app.switch_page("app_pages/inside.py").run()
 
     assert not app.exception
     options = app.selectbox(key=state.INSIDE_MODEL).options

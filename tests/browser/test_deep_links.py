@@ -21,6 +21,17 @@ def test_deep_link_serves_data_page_first(fresh_server, page):
     assert page.get_by_text("Page not found").count() == 0
 
 
+@pytest.mark.parametrize("path", ["runs", "cnn"])
+def test_deep_link_runs_entry_script_first(fresh_server, page, path):
+    # A folder named pages/ next to the entry script would make Streamlit run
+    # the page file alone on a fresh server, without navigation or sidebar.
+    page.goto(f"{fresh_server.url}/{path}")
+    page.get_by_text("MLP (exercise 1)").first.wait_for()
+    screenshot(page, f"deep-link-{path}")
+    assert page.get_by_text("streamlit app").count() == 0
+    assert page.get_by_text("Data:").count() >= 1
+
+
 def test_home_page_names_data_source(fresh_server, page):
     page.goto(fresh_server.url)
     page.get_by_role("heading", name="MNIST Explorer").wait_for()

@@ -34,22 +34,22 @@ if dataset.source.kind == "sample":
 st.subheader("Where to start")
 first, second = st.columns(2)
 with first:
-    st.page_link("pages/data.py", label="Look at the data", icon=":material/grid_on:")
+    st.page_link("app_pages/data.py", label="Look at the data", icon=":material/grid_on:")
     st.caption("What a digit looks like to the network: pixels, shapes, labels.")
-    st.page_link("pages/mlp.py", label="Exercise 1: the MLP", icon=":material/hub:")
+    st.page_link("app_pages/mlp.py", label="Exercise 1: the MLP", icon=":material/hub:")
     st.caption("Hidden units, activations, dropout, extra layers, learning rate.")
     st.page_link(
-        "pages/cnn.py", label="Exercise 2: the CNN", icon=":material/view_module:"
+        "app_pages/cnn.py", label="Exercise 2: the CNN", icon=":material/view_module:"
     )
     st.caption("Pooling, kernel size, and flipped or rotated images.")
 with second:
     st.page_link(
-        "pages/inside.py", label="Inside the network", icon=":material/biotech:"
+        "app_pages/inside.py", label="Inside the network", icon=":material/biotech:"
     )
     st.caption("Kernels, feature maps, saliency, and the digits it gets wrong.")
-    st.page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:")
+    st.page_link("app_pages/draw.py", label="Draw a digit", icon=":material/draw:")
     st.caption("Write a digit with the mouse and watch the model read it.")
-    st.page_link("pages/runs.py", label="Compare runs", icon=":material/monitoring:")
+    st.page_link("app_pages/runs.py", label="Compare runs", icon=":material/monitoring:")
     st.caption("Every run you made, side by side: accuracy against time.")
 
 st.subheader("The two reference models")

@@ -209,7 +209,7 @@ def show_prediction(choice: ModelChoice, inputs: dict[str, np.ndarray]) -> None:
 def send_to_inside(framed: np.ndarray) -> None:
     st.session_state[state.DRAWN_DIGIT] = framed.astype(np.float32)
     st.session_state[state.INSIDE_INPUT_REQUEST] = {"kind": "drawn"}
-    st.switch_page("pages/inside.py")
+    st.switch_page("app_pages/inside.py")
 
 
 @st.fragment
