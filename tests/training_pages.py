@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from mnist_core.data import SAMPLE_PATH
 from ui.config_state import PAGE_KEYS
 
-PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
+PAGES_DIR = Path(__file__).resolve().parents[1] / "app_pages"
 # Seconds a page test waits for a run; a worker starts in a few seconds and
 # a one-epoch run on a few hundred images takes a few more.
 JOB_DEADLINE_SECONDS = 120
