@@ -30,6 +30,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SERVER_START_SECONDS = 60
+VIEWPORT = {"width": 1400, "height": 1000}
+# Milliseconds Playwright waits for one element; generous, because the
+# machine may be busy.
+DEFAULT_TIMEOUT_MS = 30_000
+MAX_SCREENSHOT_HEIGHT = 8000
+CONTENT_HEIGHT_SCRIPT = """() => Math.max(...["stMain", "stSidebarContent"].map(
+    (testId) => document.querySelector(`[data-testid="${testId}"]`)?.scrollHeight ?? 0
+))"""
 
 
 def free_port() -> int:
@@ -82,9 +90,7 @@ class AppServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        wait_for_health(
-            self.url, self.process, time.monotonic() + SERVER_START_SECONDS
-        )
+        wait_for_health(self.url, self.process, time.monotonic() + SERVER_START_SECONDS)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -123,18 +129,46 @@ def app_server(models_folder):
     server.stop()
 
 
+def new_browser_page(browser):
+    """Open a page in a context of its own, which is a browser session of its own.
+
+    The caller closes it with `page.context.close()`.
+    """
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    browser_page = context.new_page()
+    browser_page.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    return browser_page
+
+
 @pytest.fixture()
 def page(chromium):
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    browser_page = context.new_page()
-    browser_page.set_default_timeout(30_000)
+    browser_page = new_browser_page(chromium)
     yield browser_page
-    context.close()
+    browser_page.context.close()
 
 
 def screenshot(browser_page, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/screenshots/."""
+    """Save a screenshot of the whole page under test-artifacts/screenshots/.
+
+    Streamlit scrolls inside its main area and sidebar, not the document, so
+    the viewport is stretched to their content for the shot and then restored.
+    """
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    browser_page.screenshot(path=str(path), full_page=True)
+    size = browser_page.viewport_size
+    height = size["height"]
+    try:
+        # Elements may still grow while they lay themselves out at the new
+        # size, so measure again until the height settles.
+        for _ in range(3):
+            content_height = browser_page.evaluate(CONTENT_HEIGHT_SCRIPT)
+            needed = min(max(content_height, size["height"]), MAX_SCREENSHOT_HEIGHT)
+            if needed == height:
+                break
+            height = needed
+            browser_page.set_viewport_size({"width": size["width"], "height": height})
+            browser_page.wait_for_timeout(500)
+        browser_page.screenshot(path=str(path), full_page=True)
+    finally:
+        browser_page.set_viewport_size(size)
     return path
