@@ -290,11 +290,12 @@ def speed_controls(config: RunConfig, keys: PageKeys) -> dict[str, Any]:
         keys.widget("steps_per_execution"),
         min_value=1,
         max_value=1000,
-        placeholder="1",
+        placeholder="auto",
         help="Batches Keras runs per Python round trip (steps_per_execution). "
         "More is faster for small models but updates progress and checks for "
-        "Stop less often",
+        "Stop less often. Empty: 4 for models with cheap batches, such as the "
+        "tutorial's MLP, and 1 for the others",
     )
-    if precision == "float32" and steps_per_execution in (None, 1):
+    if precision == "float32" and steps_per_execution == 1:
         st.caption("Speed settings as in the tutorial.")
     return {"precision": precision, "steps_per_execution": steps_per_execution}
