@@ -15,7 +15,7 @@ from mnist_core.data import SAMPLE_PATH, load_from_path
 from mnist_core.training import train_model
 from ui import state
 
-PAGE = Path(__file__).resolve().parents[1] / "pages" / "inside.py"
+PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "inside.py"
 
 TINY_CONFIGS = {
     "cnn": CNNConfig(

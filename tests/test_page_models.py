@@ -18,7 +18,7 @@ from mnist_core.models import build_model
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = ROOT / "pages" / "models.py"
+PAGE = ROOT / "app_pages" / "models.py"
 
 
 @keras.saving.register_keras_serializable(package="page_models_test")

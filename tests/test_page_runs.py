@@ -15,7 +15,7 @@ from mnist_core.data import Dataset, DataSource, fingerprint_arrays
 from mnist_core.training import train_model
 from ui import state
 
-PAGE = Path(__file__).resolve().parents[1] / "pages" / "runs.py"
+PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "runs.py"
 SHOW_ALL_TABLE = f"{state.RUNS_TABLE_PREFIX}True"
 SMALL_MLP = MLPConfig(
     hidden_layers=(DenseLayerSpec(units=32),),
