@@ -56,7 +56,9 @@ MAX_BATCH_SIZE = 60_000
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number, got {value!r}")
-    if math.isnan(value) or not low <= value <= high:
+    # math.isnan would raise OverflowError for an int beyond the float range.
+    is_nan = isinstance(value, float) and math.isnan(value)
+    if is_nan or not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}, got {value}")
 
 

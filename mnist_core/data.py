@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import math
 import os
 import socket
 import threading
@@ -41,7 +42,18 @@ IDX_NAMES = {
 }
 # Errors np.load raises for a file that is not an .npz archive or is damaged.
 # A truncated zip raises BadZipFile and a damaged member raises zlib.error.
-_ARCHIVE_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+# numpy allocates the shape a member's header declares before reading its
+# data, so a header with a huge shape raises MemoryError, or OverflowError
+# past 2**63 elements.
+_ARCHIVE_ERRORS = (
+    OSError,
+    ValueError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    MemoryError,
+    OverflowError,
+)
 MNIST_SOURCE_NOTE = (
     "MNIST by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, "
     "licensed CC BY-SA 3.0"
@@ -103,7 +115,8 @@ def _read_idx(path: Path) -> np.ndarray:
     shape = tuple(
         int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(num_dims)
     )
-    expected = int(np.prod(shape)) if shape else 0
+    # math.prod is exact; np.prod would wrap around past 2**63 elements.
+    expected = math.prod(shape) if shape else 0
     if len(raw) - header_end != expected:
         raise DataError(
             f"{path}: header says shape {shape} but the file holds "
@@ -117,6 +130,16 @@ def _find_idx(folder: Path, stem: str) -> Path:
         if candidate.is_file():
             return candidate
     raise DataError(f"{folder}: missing {stem} (or {stem}.gz)")
+
+
+def _check_expanded_size(archive: np.lib.npyio.NpzFile, path: Path) -> None:
+    """Raise DataError if the archive's members expand past MAX_DATA_FILE_BYTES."""
+    expanded = sum(info.file_size for info in archive.zip.infolist())
+    if expanded > MAX_DATA_FILE_BYTES:
+        raise DataError(
+            f"{path}: its arrays expand to {expanded:,} bytes; the limit is "
+            f"{MAX_DATA_FILE_BYTES:,}"
+        )
 
 
 def _load_arrays_from_path(path: Path) -> dict[str, np.ndarray]:
@@ -143,6 +166,7 @@ def _load_arrays_from_path(path: Path) -> dict[str, np.ndarray]:
             missing = [key for key in IDX_NAMES if key not in archive.files]
             if missing:
                 raise DataError(f"{path}: missing arrays {', '.join(missing)}")
+            _check_expanded_size(archive, path)
             return {key: archive[key] for key in IDX_NAMES}
     except _ARCHIVE_ERRORS as error:
         if isinstance(error, DataError):

@@ -278,7 +278,14 @@ def check_config(model_config: dict[str, Any]) -> int:
                 "(28, 28, 1), (1, 28, 28) or (784,)"
             )
         output_shape, num_weights = _container_output(model_config, input_shape)
-    except (KeyError, TypeError, ValueError, IndexError) as error:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        IndexError,
+        ZeroDivisionError,  # a stride, pool size or Reshape entry of 0
+        OverflowError,  # an infinite size, which int() cannot convert
+    ) as error:
         if isinstance(error, ModelCheckError):
             raise
         raise ModelCheckError(f"a layer's config cannot be read ({error})") from error

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import tempfile
 import zipfile
 import zlib
@@ -46,6 +47,9 @@ MAX_COMPRESSION_RATIO = 100
 MAX_JSON_BYTES = 2 * 1024 * 1024
 WEIGHTS_MEMBERS = ("model.weights.h5", "model.weights.npz")
 ALLOWED_MEMBERS = ("config.json", "metadata.json", METADATA_MEMBER, *WEIGHTS_MEMBERS)
+# Longest Keras error text an UploadError quotes.
+MAX_REASON_CHARS = 300
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 # Metadata values the pages format as numbers.
 NUMERIC_METADATA = ("test_accuracy", "test_loss", "median_epoch_seconds")
 
@@ -204,7 +208,32 @@ def _clean_metadata(
             cleaned[key] = None
     if not isinstance(cleaned.get("history"), dict):
         cleaned["history"] = {}
+    if not isinstance(cleaned.get("data_source"), dict):
+        # The Models page reads the data source's description from a dict.
+        cleaned.pop("data_source", None)
     return cleaned
+
+
+def summarize_keras_error(error: Exception) -> str:
+    """Return the innermost cause of a Keras load error on one line.
+
+    Keras nests the error of each layer it deserializes in its parent's and
+    dumps every config on the way, some kilobytes in all; the innermost
+    "Exception encountered:" part names the actual cause. Terminal colour
+    codes are removed and the result is cut to MAX_REASON_CHARS.
+    """
+    text = ANSI_ESCAPE.sub("", str(error))
+    innermost = text.rsplit("Exception encountered:", 1)[-1]
+    lines = []
+    for line in innermost.splitlines():
+        if line.startswith(("Arguments received", "config=")):
+            break
+        if line.strip():
+            lines.append(line.strip())
+    reason = " ".join(lines) or type(error).__name__
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[: MAX_REASON_CHARS - 1] + "…"
+    return reason
 
 
 def load_checked_file(path: Path) -> tuple[Any, dict[str, Any]]:
@@ -219,7 +248,8 @@ def load_checked_file(path: Path) -> tuple[Any, dict[str, Any]]:
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a broken file
-        raise UploadError(f"Keras could not load the model: {error}") from error
+        reason = summarize_keras_error(error)
+        raise UploadError(f"Keras could not load the model: {reason}") from error
     architecture = check_loaded_model(model)
     return model, _clean_metadata(metadata, model, architecture)
 
