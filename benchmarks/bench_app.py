@@ -236,6 +236,38 @@ def train_live(model_name: str, seed: int, epochs: int, data: str, train_limit):
     }
 
 
+def measure_progress_path(num_events: int = 20_000) -> float:
+    """Return the CPU microseconds one batch event costs on its way to a page.
+
+    This times the path without training: the worker's JSON line, the
+    scheduler's parsing and update of the job, and one snapshot for every
+    fourth event (the page polls every second and the worker reports about
+    four times a second). Reading the pipe is left out.
+    """
+    from mnist_core.config import default_config
+    from mnist_core.data import DataSource
+    from mnist_core.jobs import TrainingJob
+
+    job = TrainingJob(default_config("mlp"), DataSource("file", "", ""), "bench")
+    event = {
+        "kind": "batch",
+        "epoch": 3,
+        "epochs": 20,
+        "batch": 200,
+        "batches": 469,
+        "loss": 0.0812,
+        "accuracy": 0.9751,
+        "elapsed_seconds": 12.5,
+    }
+    started = time.process_time()
+    for index in range(num_events):
+        line = json.dumps({"type": "progress", "job_id": "bench", "event": event})
+        job.apply_progress(json.loads(line)["event"])
+        if index % 4 == 0:
+            job.snapshot()
+    return (time.process_time() - started) / num_events * 1e6
+
+
 def run_training_pairs(arguments) -> dict:
     headless_runs = []
     live_runs = []
@@ -270,6 +302,7 @@ def run_training_pairs(arguments) -> dict:
         "headless_median_epoch_seconds": headless_median,
         "live_median_epoch_seconds": live_median,
         "ratio": live_median / headless_median,
+        "progress_event_cpu_microseconds": measure_progress_path(),
         "headless_runs": headless_runs,
         "live_runs": live_runs,
     }
@@ -312,6 +345,16 @@ def print_summary(startups: list[dict], training: dict | None) -> None:
             f"{training['headless_median_epoch_seconds']:.2f}, live "
             f"{training['live_median_epoch_seconds']:.2f}, live / headless "
             f"{training['ratio']:.3f}"
+        )
+        from mnist_core.training import BATCH_REPORT_INTERVAL
+
+        microseconds = training["progress_event_cpu_microseconds"]
+        events_per_second = 1 / BATCH_REPORT_INTERVAL
+        share = microseconds * events_per_second / 1e6
+        print(
+            f"progress path: {microseconds:.1f} CPU microseconds per event, "
+            f"{100 * share:.4f}% of one core at {events_per_second:.0f} events "
+            "a second"
         )
 
 
