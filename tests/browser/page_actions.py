@@ -122,16 +122,26 @@ def open_app_page(page, url: str, heading: str, timeout: float = 60.0) -> None:
     wait_until_idle(page, timeout)
 
 
-def go_to(page, link_text: str, heading: str, timeout: float = 60.0) -> None:
-    """Click a page's link in the sidebar navigation and wait for its heading.
+def click_link(page, link_text: str) -> None:
+    """Click a page's link in the sidebar navigation.
 
     Clicking keeps the browser session (and its trained models), unlike
     loading a new address.
     """
     navigation = page.locator(NAVIGATION)
     navigation.get_by_role("link", name=link_text, exact=True).click()
+
+
+def wait_for_page(page, heading: str, timeout: float = 60.0) -> None:
+    """Wait for a page's heading and for its script run to finish."""
     page.get_by_role("heading", name=heading).first.wait_for(timeout=timeout * 1000)
     wait_until_idle(page, timeout)
+
+
+def go_to(page, link_text: str, heading: str, timeout: float = 60.0) -> None:
+    """Open another page through the sidebar navigation and wait for it."""
+    click_link(page, link_text)
+    wait_for_page(page, heading, timeout)
 
 
 def set_number(page, label: str, value: int) -> None:
