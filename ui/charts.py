@@ -102,7 +102,8 @@ def accuracy_chart(
         .encode(
             x=alt.value(0),
             y="value:Q",
-            yOffset="offset:Q",
+            # scale=None: the offsets are pixels, not data values.
+            yOffset=alt.YOffset("offset:Q", scale=None),
             text="reference:N",
         )
     )
