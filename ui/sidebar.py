@@ -40,7 +40,26 @@ def show_queue_status() -> None:
         )
 
 
+def adopt_finished_runs() -> None:
+    """Make a single run that ended while another page was open the current model.
+
+    Without this, the draw and inside pages would keep using the shipped
+    models until the user reopened the training page.
+    """
+    from ui import state
+    from ui.results_view import record_finished_run
+
+    for key in (state.MLP_JOB, state.CNN_JOB):
+        job = st.session_state.get(key)
+        if job is None or not hasattr(job, "snapshot"):
+            continue
+        snapshot = job.snapshot()
+        if not snapshot.active and snapshot.record is not None:
+            record_finished_run(snapshot, snapshot.architecture)
+
+
 def show_shared_sidebar() -> None:
     """Draw the parts of the sidebar that every page shows."""
     show_data_status()
     show_queue_status()
+    adopt_finished_runs()
