@@ -33,7 +33,8 @@ pytestmark = pytest.mark.browser
 
 # Seconds; a training waits for a worker process that loads TensorFlow first,
 # which takes long on a busy machine.
-TRAINING_TIMEOUT = 120
+# Generous: a shared CI machine can be slow, and a timeout only delays a failure.
+TRAINING_TIMEOUT = 300
 MLP_PAGE = "MLP (exercise 1)"
 MLP_HEADING = "Exercise 1"
 TUTORIAL_MLP_PARAMETERS = "669,706"
