@@ -24,8 +24,8 @@ BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 # 86 million per batch of 128 and its CNN 1,535 million. Measured by
 # alternating epochs of each setting in one process on 2 AMD EPYC cores (AVX2,
 # no bf16) with TensorFlow 2.21 and Keras 3.15: grouping 4 batches cut the
-# MLP's CPU seconds per epoch by about 12% (8 batches: 17%) and changed the
-# CNN's by less than 2%. docs/performance.md has the figures.
+# MLP's CPU seconds per epoch by 12 to 14% (8 batches: about 17%) and
+# changed the CNN's by 2% or less. docs/performance.md has the figures.
 SMALL_BATCH_MACS = 200_000_000
 # Four batches keep a stop request within four batches of the press.
 GROUPED_STEPS_PER_EXECUTION = 4
