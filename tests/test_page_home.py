@@ -30,7 +30,8 @@ def offline(monkeypatch, tmp_path):
 
 
 def run_page(page: str) -> AppTest:
-    app = AppTest.from_file("../streamlit_app.py", default_timeout=60)
+    # Generous: the first run imports the app on a machine that may be busy.
+    app = AppTest.from_file("../streamlit_app.py", default_timeout=180)
     app.run()
     if page != "app_pages/home.py":
         app.switch_page(page)
