@@ -9,6 +9,7 @@ timeout. The bundled sample makes the app work with no network at all.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import logging
@@ -336,7 +337,8 @@ def load_dataset(source: DataSource) -> Dataset:
                 _cache[key].num_train,
                 _cache[key].num_test,
             )
-        return _cache[key]
+        # The arrays are shared, but the caller's description of the source is kept.
+        return dataclasses.replace(_cache[key], source=source)
 
 
 def load_default_dataset(data_path: str | None = None) -> Dataset:

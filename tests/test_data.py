@@ -288,9 +288,16 @@ def test_fingerprint_same_for_same_arrays(sample_dataset):
     assert fingerprint_arrays(arrays) == sample_dataset.fingerprint
 
 
-def test_load_dataset_returns_cached_object():
+def test_load_dataset_shares_cached_arrays():
     source = data.DataSource("sample", str(SAMPLE_PATH), "the sample")
-    assert load_dataset(source) is load_dataset(source)
+    assert load_dataset(source).x_train is load_dataset(source).x_train
+
+
+def test_load_dataset_keeps_caller_description():
+    first = data.DataSource("sample", str(SAMPLE_PATH), "first description")
+    second = data.DataSource("sample", str(SAMPLE_PATH), "second description")
+    load_dataset(first)
+    assert load_dataset(second).source.description == "second description"
 
 
 def test_resolve_named_file(tmp_path, offline_data_environment, monkeypatch):

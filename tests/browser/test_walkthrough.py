@@ -179,7 +179,11 @@ def test_sweep_lists_two_values(student):
         running = any("runs finished" in text for text in status.progress)
         stop_shown = student.get_by_role("button", name="Stop sweep").count() > 0
         table_shown = student.get_by_text("Sweep over").count() == 1
-        if table_shown and not running and not stop_shown:
+        rows_pending = (
+            student.get_by_text("(running)").count()
+            + student.get_by_text("(queued)").count()
+        )
+        if table_shown and not running and not stop_shown and not rows_pending:
             finished_reads.append(status)
         else:
             finished_reads.clear()
