@@ -67,7 +67,7 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class DataSource:
-    """Where the data set comes from: kind is "file", "keras" or "sample"."""
+    """The origin of a data set: kind is "file", "keras" or "sample"."""
 
     kind: str
     path: str

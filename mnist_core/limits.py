@@ -46,7 +46,7 @@ class ServerLimits:
     threads_per_training: int = 1
 
     def check(self, config) -> None:
-        """Raise LimitError if `config` asks for more than the server allows."""
+        """Raise LimitError if `config` requests more than the server allows."""
         if self.max_epochs is not None and config.epochs > self.max_epochs:
             raise LimitError(
                 f"epochs is {config.epochs}, but this server allows at most "

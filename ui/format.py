@@ -19,10 +19,10 @@ def format_seconds(value: float | None) -> str:
 
 
 def format_count(value: int | None) -> str:
-    """A count with thousands separators, e.g. 669,706."""
+    """Format a count with thousands separators, e.g. 669,706."""
     return "n/a" if value is None else f"{value:,}"
 
 
 def format_probability(value: float | None) -> str:
-    """A probability 0..1 as a percent with one decimal, e.g. 97.3%."""
+    """Format a probability 0..1 as a percent with one decimal, e.g. 97.3%."""
     return "n/a" if value is None else f"{100 * value:.1f}%"

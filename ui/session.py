@@ -1,4 +1,4 @@
-"""Who the current browser session is, and whether a session is still open."""
+"""The current browser session's id, and a check that a session is still open."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def current_session_id() -> str:
 
 
 def owner_liveness_check(session_id: str):
-    """Return a callable that tells whether `session_id`'s browser is connected."""
+    """Return a callable that checks whether `session_id`'s browser is connected."""
 
     def is_alive() -> bool:
         try:
