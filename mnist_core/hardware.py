@@ -29,6 +29,13 @@ BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 SMALL_BATCH_MACS = 200_000_000
 # Four batches keep a stop request within four batches of the press.
 GROUPED_STEPS_PER_EXECUTION = 4
+# The largest batch of the validation pass and the test predictions when
+# training groups batches. A forward pass keeps no gradients, so a larger
+# batch costs little memory and saves round trips. Measured with the
+# tutorial's MLP on 2 AMD EPYC cores with avx512_bf16: validation batches of
+# 500 images made an epoch 6 to 7% faster than batches of 128, with the same
+# accuracy.
+GROUPED_EVALUATION_BATCH_LIMIT = 512
 
 
 def _read_text(path: Path) -> str | None:
@@ -128,6 +135,19 @@ def resolve_steps_per_execution(config) -> int:
     if batch_macs <= SMALL_BATCH_MACS:
         return GROUPED_STEPS_PER_EXECUTION
     return 1
+
+
+def resolve_evaluation_batch_size(config) -> int:
+    """Return the batch size of the validation pass and the test predictions.
+
+    Where training runs one batch per round trip (the tutorial's mode, and
+    models with costly batches) it is the training batch size. Where it groups
+    batches, the validation pass takes a group as one batch, up to
+    GROUPED_EVALUATION_BATCH_LIMIT images. Accuracy does not depend on it.
+    """
+    steps = resolve_steps_per_execution(config)
+    grouped = min(config.batch_size * steps, GROUPED_EVALUATION_BATCH_LIMIT)
+    return max(config.batch_size, grouped)
 
 
 def configure_tensorflow_threads(num_threads: int) -> None:

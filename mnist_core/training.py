@@ -145,17 +145,19 @@ def make_tf_dataset(
     config: RunConfig,
     shuffle: bool,
     seed: int = 0,
+    batch_size: int | None = None,
 ):
     """Batch uint8 images into scaled, reshaped float32 inputs and one-hot targets.
 
     One iteration is one epoch. Only the batch at hand is scaled to float32;
     the images stay uint8. With `shuffle`, every iteration takes the images
     in a new order drawn from `seed`; without it, in their stored order.
+    Batches hold `batch_size` images, the config's batch size if None.
     """
     import tensorflow as tf
 
     input_shape = input_shape_for(config)
-    batch_size = config.batch_size
+    batch_size = batch_size or config.batch_size
     num_samples = len(images)
     num_batches = math.ceil(num_samples / batch_size)
     images_tensor = tf.constant(images)
@@ -278,7 +280,10 @@ def evaluate_predictions(
 def predict_probabilities(model, images: np.ndarray, config: RunConfig) -> np.ndarray:
     """Return the model's (num_samples, 10) outputs for uint8 images."""
     labels = np.zeros(len(images), dtype=np.uint8)
-    batches = make_tf_dataset(images, labels, config, shuffle=False)
+    batch_size = hardware.resolve_evaluation_batch_size(config)
+    batches = make_tf_dataset(
+        images, labels, config, shuffle=False, batch_size=batch_size
+    )
     inputs_only = batches.map(lambda inputs, targets: inputs)
     return np.asarray(model.predict(inputs_only, verbose=0), dtype=np.float32)
 
@@ -345,7 +350,11 @@ def train_model(
         data.x_train, data.y_train, config, shuffle=True, seed=config.seed
     )
     validation_batches = make_tf_dataset(
-        data.x_validation, data.y_validation, config, shuffle=False
+        data.x_validation,
+        data.y_validation,
+        config,
+        shuffle=False,
+        batch_size=hardware.resolve_evaluation_batch_size(config),
     )
     steps_per_epoch = math.ceil(len(data.x_train) / config.batch_size)
     reporter = _make_progress_callback(

@@ -8,11 +8,12 @@ import pytest
 import tensorflow as tf
 
 from mnist_core import hardware
-from mnist_core.config import MLPConfig
+from mnist_core.config import CNNConfig, MLPConfig
 from mnist_core.hardware import (
     cpu_quota,
     device_names,
     memory_limit_bytes,
+    resolve_evaluation_batch_size,
     resolve_precision,
     resolve_steps_per_execution,
 )
@@ -137,6 +138,31 @@ def test_cpu_has_fast_bf16_reads_flags(monkeypatch, flags, expected):
 
 def test_resolve_steps_per_execution_explicit_value_wins():
     assert resolve_steps_per_execution(MLPConfig(steps_per_execution=8)) == 8
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (MLPConfig(), 512),
+        (MLPConfig(steps_per_execution=1), 128),
+        (MLPConfig(steps_per_execution=2), 256),
+        (MLPConfig(batch_size=32), 128),
+        (MLPConfig(batch_size=1024), 1024),
+        (CNNConfig(), 128),
+        (CNNConfig(steps_per_execution=8), 512),
+    ],
+    ids=[
+        "mlp_grouped",
+        "tutorial_mode",
+        "two_batches",
+        "small_batches",
+        "batch_over_limit",
+        "cnn_one_batch",
+        "cnn_grouped",
+    ],
+)
+def test_resolve_evaluation_batch_size(config, expected):
+    assert resolve_evaluation_batch_size(config) == expected
 
 
 def test_device_names_cpu_without_gpu():

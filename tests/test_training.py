@@ -17,6 +17,7 @@ from mnist_core.config import (
     config_to_dict,
 )
 from mnist_core.training import (
+    make_tf_dataset,
     median_epoch_seconds,
     predict_probabilities,
     prepare_data,
@@ -407,3 +408,18 @@ def test_median_epoch_seconds(epoch_seconds, expected):
 
 def test_median_epoch_seconds_empty():
     assert median_epoch_seconds([]) is None
+
+
+def test_evaluation_batches_hold_the_same_images_in_order(sample_dataset):
+    config = MLPConfig()
+    images, labels = sample_dataset.x_test[:1000], sample_dataset.y_test[:1000]
+    small = list(make_tf_dataset(images, labels, config, shuffle=False))
+    large = list(make_tf_dataset(images, labels, config, shuffle=False, batch_size=512))
+    assert [len(inputs) for inputs, _ in small] == [128] * 7 + [104]
+    assert [len(inputs) for inputs, _ in large] == [512, 488]
+    for part in (0, 1):
+        joined_small = np.concatenate([batch[part] for batch in small])
+        joined_large = np.concatenate([batch[part] for batch in large])
+        np.testing.assert_array_equal(joined_small, joined_large)
+    expected = images.reshape(len(images), 784).astype(np.float32) / 255.0
+    np.testing.assert_allclose(np.concatenate([b[0] for b in large]), expected)

@@ -47,7 +47,6 @@ def adopt_finished_runs() -> None:
     models until the user reopened the training page.
     """
     from ui import state
-    from ui.results_view import record_finished_run
 
     for key in (state.MLP_JOB, state.CNN_JOB):
         job = st.session_state.get(key)
@@ -55,6 +54,10 @@ def adopt_finished_runs() -> None:
             continue
         snapshot = job.snapshot()
         if not snapshot.active and snapshot.record is not None:
+            # Imported here: it pulls in Altair and pandas, which the home
+            # page's first paint should not wait for.
+            from ui.results_view import record_finished_run
+
             record_finished_run(snapshot, snapshot.architecture)
 
 
