@@ -1,12 +1,21 @@
 """AppTest of the home and data pages, through the real navigation."""
 
+import json
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from mnist_core import data
+
+ROOT = Path(__file__).resolve().parent.parent
+# Libraries the home page must not wait for: TensorFlow alone takes seconds.
+HEAVY_LIBRARIES = ("tensorflow", "keras", "altair", "pandas")
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +87,28 @@ def test_data_page_changes_image_number(offline):
     app.number_input[1].set_value(7).run()
     assert not app.exception
     assert "Label: **" in " ".join(caption.value for caption in app.caption)
+
+
+def test_home_page_imports_no_heavy_library():
+    # A fresh process, so that other tests' imports do not count.
+    script = (
+        "import json, sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "app = AppTest.from_file('streamlit_app.py', default_timeout=120).run()\n"
+        "assert not app.exception, app.exception\n"
+        "assert app.title[0].value == 'MNIST Explorer'\n"
+        f"print(json.dumps([name for name in {HEAVY_LIBRARIES!r} "
+        "if name in sys.modules]))\n"
+    )
+    environment = dict(os.environ, MNIST_DATA=str(data.SAMPLE_PATH))
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.splitlines()[-1]) == []
