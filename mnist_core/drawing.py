@@ -11,6 +11,7 @@ are all zero and the ink lives in the alpha channel.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import warnings
@@ -305,13 +306,29 @@ def _as_probabilities(outputs: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
+@functools.lru_cache(maxsize=4)
+def _compiled_call(model):
+    """Return the model's forward pass compiled by XLA, built once per model.
+
+    TensorFlow 2.21's CPU Conv2D kernel runs only channels_last, but XLA
+    runs channels_first too. The cache keeps the last few models, so that a
+    drawing compiles once rather than at every stroke.
+    """
+    import tensorflow as tf
+
+    return tf.function(functools.partial(model, training=False), jit_compile=True)
+
+
 def _call_model(model, batch: np.ndarray):
     import tensorflow as tf
 
+    from mnist_core.inspection import needs_xla
+
     try:
+        if needs_xla(model) and not tf.config.list_physical_devices("GPU"):
+            return _compiled_call(model)(batch)
         return model(batch, training=False)
     except tf.errors.UnimplementedError as error:
-        # TensorFlow 2.21 runs channels_first convolutions on a GPU only.
         reason = error.message.strip().splitlines()[0]
         raise PredictionError(
             f"TensorFlow cannot run this model on this machine: {reason}"
