@@ -13,11 +13,13 @@ import logging
 from pathlib import Path
 
 from mnist_core.storage import (
+    ModelExistsError,
     StorageError,
     copy_model,
     current_time,
     owner_tag,
     read_metadata,
+    sanitize_name,
     session_dir,
     shared_dir,
 )
@@ -28,6 +30,36 @@ logger = logging.getLogger(__name__)
 def save_to_session(source: Path, name: str, owner: str) -> Path:
     """Keep a trained model (a job's `.keras` file) in the session's folder."""
     return copy_model(source, name, session_dir(owner), saved_at=current_time())
+
+
+def saved_copy(source: Path, name: str, owner: str) -> Path | None:
+    """Return the session's model called `name` if it contains `source`'s run.
+
+    This tells a second save of the same run apart from a clash with another
+    model's name. Runs match by their run_id.
+    """
+    candidate = session_dir(owner) / f"{sanitize_name(name)}.keras"
+    if not candidate.exists():
+        return None
+    run_id = read_metadata(source).get("run_id")
+    if run_id and read_metadata(candidate).get("run_id") == run_id:
+        return candidate
+    return None
+
+
+def keep_run(source: Path, name: str, owner: str) -> tuple[Path, bool]:
+    """Save a trained model in the session's folder once; return (path, is_new).
+
+    Saving the same run under the same name again returns the earlier copy
+    with is_new False, where save_to_session would raise ModelExistsError.
+    """
+    try:
+        return save_to_session(source, name, owner), True
+    except ModelExistsError:
+        earlier = saved_copy(source, name, owner)
+        if earlier is None:
+            raise
+        return earlier, False
 
 
 def publish_model(path: Path, owner: str, name: str | None = None) -> Path:

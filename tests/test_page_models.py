@@ -46,6 +46,7 @@ def save_tiny_model(folder: Path, name: str) -> Path:
     config = MLPConfig(hidden_layers=(DenseLayerSpec(units=8),))
     record = {
         "model": "mlp",
+        "run_id": f"run-{name}",
         "config": config_to_dict(config),
         "test_accuracy": 0.5,
         "num_parameters": 6370,
@@ -205,6 +206,30 @@ def test_models_page_keeps_trained_model(app, model_file):
     assert not app.exception
     assert app.success[0].value == "Saved as kept_one."
     assert list(app.dataframe[0].value["name"]) == ["kept_one"]
+
+
+def test_models_page_second_save_of_same_run(app, model_file, tmp_path):
+    other_file = save_tiny_model(tmp_path, "other-job")
+    app.session_state[state.SESSION_MODELS] = {
+        "mlp": {"path": str(model_file), "record": {}, "label": "tiny run"},
+        "cnn": {"path": str(other_file), "record": {}, "label": "other run"},
+    }
+    app.run()
+    app.text_input(key=state.MODELS_KEEP_NAME).set_value("kept")
+    app.button[0].click().run()
+    app.text_input(key=state.MODELS_KEEP_NAME).set_value("kept")
+    app.button[0].click().run()
+
+    assert not app.exception
+    assert app.info[0].value == "This run is already saved as kept."
+    assert not app.error
+
+    app.selectbox(key=state.MODELS_KEEP_CHOICE).set_value("cnn")
+    app.text_input(key=state.MODELS_KEEP_NAME).set_value("kept")
+    app.button[0].click().run()
+
+    assert "already exists" in app.error[0].value
+    assert list(app.dataframe[0].value["name"]) == ["kept"]
 
 
 def test_models_page_rename_and_delete(app, model_file):

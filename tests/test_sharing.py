@@ -35,6 +35,41 @@ def test_save_to_session_is_private(job_file):
     assert storage.read_metadata(path)["name"] == "first_try"
 
 
+def test_saved_copy_finds_same_run(model, tmp_path):
+    source = storage.save_model(
+        model, {"model": "mlp", "run_id": "run-a"}, "job-a", tmp_path / "jobs"
+    )
+    other = storage.save_model(
+        model, {"model": "mlp", "run_id": "run-b"}, "job-b", tmp_path / "jobs"
+    )
+    kept = sharing.save_to_session(source, "kept", "alice")
+
+    assert sharing.saved_copy(source, "kept", "alice") == kept
+    assert sharing.saved_copy(other, "kept", "alice") is None
+    assert sharing.saved_copy(source, "kept", "bob") is None
+    assert sharing.saved_copy(source, "elsewhere", "alice") is None
+
+
+def test_keep_run_twice_returns_earlier_copy(model, tmp_path):
+    source = storage.save_model(
+        model, {"model": "mlp", "run_id": "run-a"}, "job-a", tmp_path / "jobs"
+    )
+    other = storage.save_model(
+        model, {"model": "mlp", "run_id": "run-b"}, "job-b", tmp_path / "jobs"
+    )
+
+    assert sharing.keep_run(source, "kept", "alice") == (
+        storage.session_dir("alice") / "kept.keras",
+        True,
+    )
+    assert sharing.keep_run(source, "kept", "alice") == (
+        storage.session_dir("alice") / "kept.keras",
+        False,
+    )
+    with pytest.raises(storage.ModelExistsError):
+        sharing.keep_run(other, "kept", "alice")
+
+
 def test_publish_model_visible_to_all(job_file):
     private = sharing.save_to_session(job_file, "mine", "alice")
 

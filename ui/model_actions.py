@@ -150,8 +150,11 @@ def keep_trained_model(trained: dict, owner: str) -> None:
     entry = trained[st.session_state[state.MODELS_KEEP_CHOICE]]
     name = st.session_state.get(state.MODELS_KEEP_NAME, "")
     try:
-        saved = sharing.save_to_session(Path(entry["path"]), name, owner)
+        saved, is_new = sharing.keep_run(Path(entry["path"]), name, owner)
     except (ValueError, storage.StorageError) as error:
         report("keep", "error", f"The model was not saved: {error}.")
     else:
-        report("keep", "success", f"Saved as {saved.stem}.")
+        if is_new:
+            report("keep", "success", f"Saved as {saved.stem}.")
+        else:
+            report("keep", "info", f"This run is already saved as {saved.stem}.")

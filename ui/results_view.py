@@ -9,7 +9,7 @@ import streamlit as st
 
 from mnist_core import runs, storage
 from mnist_core.diagnosis import diagnose
-from mnist_core.sharing import save_to_session
+from mnist_core.sharing import keep_run
 from ui import state
 from ui.charts import accuracy_chart, loss_chart
 from ui.config_state import PageKeys
@@ -118,13 +118,17 @@ def show_history_charts(history: dict, epochs: int, architecture: str) -> None:
 
 def save_trained_model(snapshot, name: str) -> None:
     """Copy the job's model file into this session's models; report the result."""
+    owner = current_session_id()
     try:
-        path = save_to_session(Path(snapshot.model_path), name, current_session_id())
+        path, is_new = keep_run(Path(snapshot.model_path), name, owner)
     # ValueError: a name without letters or digits.
     except (ValueError, storage.StorageError) as error:
         st.error(f"The model was not saved: {error}.")
         return
-    st.success(f"Saved as {path.name}. The Models page lists it.")
+    if is_new:
+        st.success(f"Saved as {path.name}. The Models page lists it.")
+    else:
+        st.info(f"This run is already saved as {path.name}.")
 
 
 def show_save_form(snapshot, keys: PageKeys) -> None:
