@@ -1,10 +1,11 @@
 """Export run records as a JSON file and import such a file back, checked.
 
 The file is {"format": EXPORT_FORMAT, "version": 1, "runs": [record, ...]};
-a bare list of records is accepted too. An import is untrusted: each record
-must have a valid run_id, architecture and config, a history of numbers and
-scores of the right types, or the whole file is rejected with a message that
-names the run and the field.
+a bare list of records is accepted too. An import is untrusted. Each record
+must have a valid run_id, architecture and config and a history of numbers,
+and each other run record field must have its type. Otherwise the whole file
+is rejected with a message that names the run and the field. An import drops
+fields that run records do not have.
 """
 
 from __future__ import annotations
@@ -33,7 +34,41 @@ NUMBER_FIELDS = {
     "test_loss": (0.0, math.inf),
     "median_epoch_seconds": (0.0, math.inf),
     "training_seconds": (0.0, math.inf),
+    "total_seconds": (0.0, math.inf),
     "num_parameters": (0, math.inf),
+    "macs": (0, math.inf),
+    "seed": (0, math.inf),
+    "epochs_completed": (0, MAX_EPOCHS),
+    "steps_per_execution": (1, math.inf),
+    "threads": (0, math.inf),
+    "concurrent_trainings": (0, math.inf),
+}
+# Fields that must be text (or null), and the longest text accepted.
+TEXT_FIELDS = (
+    "precision",
+    "validation",
+    "stop_reason",
+    "started_at",
+    "recorded_at",
+    "imported_at",
+)
+MAX_TEXT_LENGTH = 1000
+# Fields that contain an object of text and numbers, or a list of text.
+OBJECT_FIELDS = ("data_source", "image_operation", "versions")
+LIST_OF_TEXT_FIELDS = ("devices",)
+# Every field a run record may have. An import drops the others.
+RECORD_FIELDS = {
+    "run_id",
+    "model",
+    "config",
+    "history",
+    "epoch_seconds",
+    "stopped_early",
+    "architecture_summary",
+    *NUMBER_FIELDS,
+    *TEXT_FIELDS,
+    *OBJECT_FIELDS,
+    *LIST_OF_TEXT_FIELDS,
 }
 
 
@@ -87,6 +122,57 @@ def _check_numbers(where: str, record: dict[str, Any]) -> None:
         raise RunImportError(f"{where}: epoch_seconds must be a list of numbers")
 
 
+def _is_short_text(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_TEXT_LENGTH
+
+
+def _is_plain_value(value: Any) -> bool:
+    return value is None or _is_number(value) or _is_short_text(value)
+
+
+def _check_text_and_objects(where: str, record: dict[str, Any]) -> None:
+    for field in TEXT_FIELDS:
+        value = record.get(field)
+        if value is not None and not _is_short_text(value):
+            raise RunImportError(
+                f"{where}: {field} must be text of at most {MAX_TEXT_LENGTH} "
+                f"characters, got {str(value)[:40]!r}"
+            )
+    for field in OBJECT_FIELDS:
+        value = record.get(field, {})
+        if not isinstance(value, dict) or not all(
+            _is_plain_value(item) for item in value.values()
+        ):
+            raise RunImportError(
+                f"{where}: {field} must be an object of text and numbers"
+            )
+    for field in LIST_OF_TEXT_FIELDS:
+        value = record.get(field, [])
+        if not isinstance(value, list) or not all(map(_is_short_text, value)):
+            raise RunImportError(f"{where}: {field} must be a list of text")
+    if not isinstance(record.get("stopped_early", False), bool):
+        raise RunImportError(f"{where}: stopped_early must be true or false")
+
+
+def _is_layer_row(row: Any) -> bool:
+    if not isinstance(row, dict):
+        return False
+    for field, value in row.items():
+        if field == "output_shape":
+            if not isinstance(value, list) or not all(map(_is_plain_value, value)):
+                return False
+        elif not _is_plain_value(value):
+            return False
+    return True
+
+
+def _check_architecture_summary(where: str, rows: Any) -> None:
+    if not isinstance(rows, list) or not all(map(_is_layer_row, rows)):
+        raise RunImportError(
+            f"{where}: architecture_summary must be a list of layer rows"
+        )
+
+
 def check_record(record: Any, index: int) -> dict[str, Any]:
     """Return `record` if it is a valid run record, else raise RunImportError."""
     where = f"run {index + 1}"
@@ -104,10 +190,9 @@ def check_record(record: Any, index: int) -> dict[str, Any]:
         )
     _check_history(where, record.get("history", {}))
     _check_numbers(where, record)
-    data_source = record.get("data_source", {})
-    if not isinstance(data_source, dict):
-        raise RunImportError(f"{where}: data_source must be an object")
-    return record
+    _check_text_and_objects(where, record)
+    _check_architecture_summary(where, record.get("architecture_summary", []))
+    return {field: value for field, value in record.items() if field in RECORD_FIELDS}
 
 
 def records_from_json(data: bytes | str) -> list[dict[str, Any]]:

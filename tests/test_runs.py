@@ -210,6 +210,16 @@ def test_export_import_round_trip(records):
     assert run_exchange.import_run_records(imported, "bob") == (0, 1)
 
 
+def test_import_keeps_record_fields_only(records):
+    record = dict(records["mlp"], owner="mallory", extra={"a": 1})
+
+    imported = run_exchange.records_from_json(json.dumps([record]))[0]
+
+    assert "owner" not in imported
+    assert "extra" not in imported
+    assert imported == runs.strict_json(records["mlp"])
+
+
 def test_import_reads_nan_as_null(records):
     text = json.dumps([dict(records["mlp"], test_loss=float("nan"))])
     imported = run_exchange.records_from_json(text)
@@ -242,6 +252,16 @@ def test_import_rejects_bad_file(text, message):
         ),
         ({"test_accuracy": 7}, "test_accuracy must be a number from 0.0 to 1.0"),
         ({"epoch_seconds": "slow"}, "epoch_seconds"),
+        ({"epochs_completed": "all"}, "epochs_completed must be a number"),
+        ({"threads": [2]}, "threads must be a number"),
+        ({"precision": {"kind": "float32"}}, "precision must be text"),
+        ({"started_at": "x" * 5000}, "started_at must be text"),
+        ({"stopped_early": "no"}, "stopped_early must be true or false"),
+        ({"data_source": {"kind": ["file"]}}, "data_source must be an object"),
+        ({"versions": "3.15"}, "versions must be an object"),
+        ({"devices": "CPU"}, "devices must be a list of text"),
+        ({"architecture_summary": [{"name": {}}]}, "architecture_summary"),
+        ({"architecture_summary": [{"output_shape": 7}]}, "architecture_summary"),
     ],
 )
 def test_import_rejects_bad_record(records, change, message):
