@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from mnist_core import hardware
-from mnist_core.models import build_model, compile_model
 from mnist_core.presets import apply_preset, presets_for
 from tests.training_pages import (
+    built_model,
+    config_of,
     dataframe_with_column,
     metric_values,
     open_page,
@@ -26,17 +25,6 @@ def app(monkeypatch, tmp_path):
     app = open_page("cnn", monkeypatch, tmp_path)
     app.run()
     return app
-
-
-def config_of(app: AppTest):
-    return app.session_state[KEYS.config]
-
-
-def built_model(app: AppTest):
-    config = config_of(app)
-    model = build_model(config, dtype=hardware.resolve_precision(config.precision))
-    compile_model(model, config)
-    return model
 
 
 def layer_names(model) -> list[str]:
@@ -194,11 +182,11 @@ def test_cnn_knob_reaches_model(app, change, check):
 
     assert not app.exception
     assert not app.error
-    assert check(built_model(app))
+    assert check(built_model(app, "cnn"))
 
 
 def test_cnn_default_optimizer_adadelta_at_one(app):
-    model = built_model(app)
+    model = built_model(app, "cnn")
 
     assert type(model.optimizer).__name__ == "Adadelta"
     assert float(model.optimizer.learning_rate) == 1.0
@@ -218,7 +206,7 @@ def test_cnn_add_block_moves_global_pooling(app):
 
     app.button(key=KEYS.widget("add_block")).click().run()
 
-    poolings = [block.pooling for block in config_of(app).conv_blocks]
+    poolings = [block.pooling for block in config_of(app, "cnn").conv_blocks]
     assert not app.exception
     assert poolings == ["none", "none", "global_max"]
 
@@ -229,7 +217,7 @@ def test_cnn_image_operation_reaches_config(app):
     app.slider(key=KEYS.widget("test_share")).set_value(0.2).run()
     app.slider(key=KEYS.widget("angle")).set_value(45.0).run()
 
-    operation = config_of(app).image_operation
+    operation = config_of(app, "cnn").image_operation
 
     assert operation.name == "rotate"
     assert operation.train_share == 0.5
@@ -304,8 +292,8 @@ def test_cnn_preset_trains_and_sweeps(app, preset):
 
     app.button(key=f"preset.{preset.key}").click().run()
 
-    assert config_of(app) == apply_preset(preset, config_of(app))
-    assert config_of(app).train_limit == 300
+    assert config_of(app, "cnn") == apply_preset(preset, config_of(app, "cnn"))
+    assert config_of(app, "cnn").train_limit == 300
 
     app.button(key="cnn.train").click().run()
     assert wait_for_job(app, "cnn").record is not None

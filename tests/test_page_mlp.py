@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from mnist_core import hardware
 from mnist_core.data import DataSource
 from mnist_core.jobs import get_scheduler
 from mnist_core.limits import ServerLimits
-from mnist_core.models import build_model, compile_model
 from mnist_core.presets import apply_preset, presets_for
 from tests.training_pages import (
+    built_model,
+    config_of,
     dataframe_with_column,
     metric_values,
     open_app,
@@ -31,17 +30,6 @@ def app(monkeypatch, tmp_path):
     app = open_page("mlp", monkeypatch, tmp_path)
     app.run()
     return app
-
-
-def config_of(app: AppTest):
-    return app.session_state[KEYS.config]
-
-
-def built_model(app: AppTest):
-    config = config_of(app)
-    model = build_model(config, dtype=hardware.resolve_precision(config.precision))
-    compile_model(model, config)
-    return model
 
 
 def activation_name(layer) -> str:
@@ -143,7 +131,7 @@ def test_mlp_knob_reaches_model(app, change, check):
     app.run()
 
     assert not app.exception
-    assert check(built_model(app))
+    assert check(built_model(app, "mlp"))
 
 
 @pytest.mark.parametrize(
@@ -159,7 +147,7 @@ def test_mlp_knob_reaches_model(app, change, check):
 def test_mlp_optimizer_reaches_model(app, optimizer, class_name, learning_rate):
     app.selectbox(key=KEYS.widget("optimizer")).set_value(optimizer).run()
 
-    model = built_model(app)
+    model = built_model(app, "mlp")
 
     assert type(model.optimizer).__name__ == class_name
     assert float(model.optimizer.learning_rate) == pytest.approx(learning_rate)
@@ -169,7 +157,7 @@ def test_mlp_sgd_momentum_reaches_model(app):
     app.selectbox(key=KEYS.widget("optimizer")).set_value("sgd").run()
     app.number_input(key=KEYS.widget("momentum")).set_value(0.9).run()
 
-    model = built_model(app)
+    model = built_model(app, "mlp")
 
     assert float(model.optimizer.momentum) == pytest.approx(0.9)
 
@@ -188,14 +176,14 @@ def test_mlp_sgd_momentum_reaches_model(app):
 def test_mlp_training_knob_reaches_config(app, kind, key, value, field):
     getattr(app, kind)(key=KEYS.widget(key)).set_value(value).run()
 
-    assert getattr(config_of(app), field) == value
+    assert getattr(config_of(app, "mlp"), field) == value
 
 
 def test_mlp_validation_split_reaches_config(app):
     app.radio(key=KEYS.widget("validation")).set_value("split").run()
     app.slider(key=KEYS.widget("validation_split")).set_value(0.2).run()
 
-    assert config_of(app).validation_split == pytest.approx(0.2)
+    assert config_of(app, "mlp").validation_split == pytest.approx(0.2)
 
 
 def test_mlp_adadelta_shows_both_learning_rates(app):
@@ -206,7 +194,7 @@ def test_mlp_adadelta_shows_both_learning_rates(app):
 
     app.button(key=KEYS.widget("learning_rate.today")).click().run()
 
-    assert config_of(app).learning_rate == pytest.approx(0.001)
+    assert config_of(app, "mlp").learning_rate == pytest.approx(0.001)
 
 
 def test_mlp_architecture_table_totals(app):
@@ -239,11 +227,11 @@ def test_mlp_link_settings_applied(monkeypatch, tmp_path):
     app.run()
 
     warnings = " ".join(warning.value for warning in app.warning)
-    assert [layer.units for layer in config_of(app).hidden_layers] == [20, 20]
+    assert [layer.units for layer in config_of(app, "mlp").hidden_layers] == [20, 20]
     assert app.number_input(key=KEYS.widget("units.0")).value == 20
     assert "learning_rate='fast'" in warnings
     assert "colour" in warnings
-    assert config_of(app).learning_rate == 0.001
+    assert config_of(app, "mlp").learning_rate == 0.001
 
 
 def test_mlp_share_link_carries_changes(app):
@@ -264,7 +252,7 @@ def test_mlp_knobs_survive_page_visit(monkeypatch, tmp_path):
     app.switch_page("app_pages/mlp.py").run()
 
     assert app.number_input(key=KEYS.widget("units.0")).value == 20
-    assert config_of(app).hidden_layers[0].units == 20
+    assert config_of(app, "mlp").hidden_layers[0].units == 20
 
 
 def test_mlp_server_limit_shows_error(app, monkeypatch):
@@ -298,7 +286,15 @@ def test_mlp_page_trains_one_epoch(app, tmp_path):
     app.button(key="mlp.save").click().run()
 
     assert not app.error
-    assert list((tmp_path / "models").rglob("my_mlp.keras"))
+    assert app.success[-1].value.startswith("Saved as my_mlp.keras.")
+    assert len(list((tmp_path / "models").rglob("my_mlp.keras"))) == 1
+
+    app.button(key="mlp.save").click().run()
+
+    assert not app.error
+    notes = [element.value for element in app.info]
+    assert "This run is already saved as my_mlp.keras." in notes
+    assert len(list((tmp_path / "models").rglob("my_mlp.keras"))) == 1
 
 
 @pytest.mark.slow
@@ -307,6 +303,9 @@ def test_mlp_stop_keeps_model(app):
     app.number_input(key=KEYS.widget("epochs")).set_value(300).run()
     app.button(key="mlp.train").click().run()
     job = app.session_state[KEYS.job]
+
+    assert app.button(key="mlp.train").disabled
+    assert "A run is in progress" in " ".join(item.value for item in app.caption)
     while job.snapshot().epoch < 2 and job.snapshot().active:
         app.run()
 
@@ -328,9 +327,9 @@ def test_mlp_preset_trains_and_sweeps(app, preset):
 
     app.button(key=f"preset.{preset.key}").click().run()
 
-    expected = apply_preset(preset, config_of(app))
-    assert config_of(app) == expected
-    assert config_of(app).train_limit == 300
+    expected = apply_preset(preset, config_of(app, "mlp"))
+    assert config_of(app, "mlp") == expected
+    assert config_of(app, "mlp").train_limit == 300
 
     app.button(key="mlp.train").click().run()
     assert wait_for_job(app, "mlp").record is not None

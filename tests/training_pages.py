@@ -11,7 +11,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from mnist_core import hardware
 from mnist_core.data import SAMPLE_PATH
+from mnist_core.models import build_model, compile_model
 from ui.config_state import PAGE_KEYS
 
 PAGES_DIR = Path(__file__).resolve().parents[1] / "app_pages"
@@ -35,6 +37,19 @@ def open_app(monkeypatch, tmp_path) -> AppTest:
     app = AppTest.from_file(str(PAGES_DIR.parent / "streamlit_app.py"))
     app.default_timeout = 60
     return app.run()
+
+
+def config_of(app: AppTest, architecture: str):
+    """Return the config the page has stored."""
+    return app.session_state[PAGE_KEYS[architecture].config]
+
+
+def built_model(app: AppTest, architecture: str):
+    """Build and compile the page's stored config as training would."""
+    config = config_of(app, architecture)
+    model = build_model(config, dtype=hardware.resolve_precision(config.precision))
+    compile_model(model, config)
+    return model
 
 
 def set_quick_run(app: AppTest, architecture: str, train_limit: int = 300) -> None:

@@ -40,8 +40,11 @@ def run_label(config: RunConfig) -> str:
     return label
 
 
-def submit_training(config: RunConfig, keys: PageKeys) -> None:
-    """Queue a run of `config` and keep its job; show an error if refused."""
+def submit_training(config: RunConfig, keys: PageKeys) -> bool:
+    """Queue a run of `config` and keep its job; return False if rejected.
+
+    The page shows a rejection as an error.
+    """
     source = get_data_source()[0]
     session_id = current_session_id()
     try:
@@ -54,8 +57,9 @@ def submit_training(config: RunConfig, keys: PageKeys) -> None:
         )
     except LimitError as error:
         st.error(f"Training was not started: {error}.")
-        return
+        return False
     st.session_state[keys.job] = job
+    return True
 
 
 def show_train_button(config: RunConfig | None, keys: PageKeys, buildable: bool):
@@ -82,8 +86,9 @@ def show_train_button(config: RunConfig | None, keys: PageKeys, buildable: bool)
         )
     if busy:
         st.caption("A run is in progress: stop it or wait for it to start another.")
-    if clicked and config is not None:
-        submit_training(config, keys)
+    # The rerun draws the page again with the Train button disabled.
+    if clicked and config is not None and submit_training(config, keys):
+        st.rerun()
 
 
 def show_job(keys: PageKeys) -> None:
