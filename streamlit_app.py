@@ -10,9 +10,14 @@ st.set_page_config(
 
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("app_pages/data.py", title="Data", icon=":material/grid_on:", url_path="data"),
     st.Page(
-        "app_pages/mlp.py", title="MLP (exercise 1)", icon=":material/hub:", url_path="mlp"
+        "app_pages/data.py", title="Data", icon=":material/grid_on:", url_path="data"
+    ),
+    st.Page(
+        "app_pages/mlp.py",
+        title="MLP (exercise 1)",
+        icon=":material/hub:",
+        url_path="mlp",
     ),
     st.Page(
         "app_pages/cnn.py",
@@ -27,7 +32,10 @@ PAGES = [
         url_path="inside",
     ),
     st.Page(
-        "app_pages/draw.py", title="Draw a digit", icon=":material/draw:", url_path="draw"
+        "app_pages/draw.py",
+        title="Draw a digit",
+        icon=":material/draw:",
+        url_path="draw",
     ),
     st.Page(
         "app_pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"

@@ -34,7 +34,9 @@ if dataset.source.kind == "sample":
 st.subheader("Where to start")
 first, second = st.columns(2)
 with first:
-    st.page_link("app_pages/data.py", label="Look at the data", icon=":material/grid_on:")
+    st.page_link(
+        "app_pages/data.py", label="Look at the data", icon=":material/grid_on:"
+    )
     st.caption("What a digit looks like to the network: pixels, shapes, labels.")
     st.page_link("app_pages/mlp.py", label="Exercise 1: the MLP", icon=":material/hub:")
     st.caption("Hidden units, activations, dropout, extra layers, learning rate.")
@@ -49,7 +51,9 @@ with second:
     st.caption("Kernels, feature maps, saliency, and the digits it gets wrong.")
     st.page_link("app_pages/draw.py", label="Draw a digit", icon=":material/draw:")
     st.caption("Write a digit with the mouse and watch the model read it.")
-    st.page_link("app_pages/runs.py", label="Compare runs", icon=":material/monitoring:")
+    st.page_link(
+        "app_pages/runs.py", label="Compare runs", icon=":material/monitoring:"
+    )
     st.caption("Every run you made, side by side: accuracy against time.")
 
 st.subheader("The two reference models")

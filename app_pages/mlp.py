@@ -2,13 +2,10 @@
 
 import streamlit as st
 
-from mnist_core.jobs import get_scheduler
 from ui.architecture_view import show_architecture
-from ui.config_state import PAGE_KEYS, load_config, show_share_link, store_config
+from ui.config_state import PAGE_KEYS
+from ui.exercise_view import choose_config, show_training_and_sweep
 from ui.mlp_controls import mlp_controls
-from ui.preset_view import show_presets
-from ui.sweep_view import show_sweep
-from ui.training_view import show_job, show_train_button
 
 KEYS = PAGE_KEYS["mlp"]
 
@@ -21,14 +18,7 @@ st.markdown(
     "value; change one, train, and see what it does to accuracy and speed."
 )
 
-# Start a training process now, so that the first run does not wait for it.
-get_scheduler().warm_up()
-config = load_config(KEYS)
-show_presets(KEYS, "Exercise 1, one click per question")
-chosen = mlp_controls(config, KEYS)
-if chosen is not None:
-    store_config(KEYS, chosen)
-    config = chosen
+config, chosen = choose_config(KEYS, "Exercise 1, one click per question", mlp_controls)
 
 st.subheader("The model these settings build")
 buildable = show_architecture(config)
@@ -49,15 +39,4 @@ with st.expander("What the knobs do"):
         "settings by their curves."
     )
 
-st.subheader("Train")
-show_train_button(chosen, KEYS, buildable)
-show_job(KEYS)
-
-st.subheader("Sweep one knob")
-st.markdown(
-    "A sweep trains the same model once per value of one knob, with the same "
-    "data and seed, and lines the results up: accuracy and seconds per epoch "
-    "against the value."
-)
-show_sweep(chosen, KEYS, buildable)
-show_share_link(config)
+show_training_and_sweep(config, chosen, KEYS, buildable)
