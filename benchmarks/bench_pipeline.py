@@ -12,10 +12,12 @@ with tf.data's default graph rewrites, and a shuffle buffer over single
 indices. It reports the wall and CPU seconds per epoch of the pipeline alone.
 
 `steps` trains the same model one epoch at a time, alternating plain Keras
-on float32 arrays with mnist_core's pipeline at each steps_per_execution in
---steps, and reports the median wall and CPU seconds per epoch. Alternating
-epochs inside one process puts the load from other processes on every
-setting alike. On a shared machine, compare the CPU seconds.
+on float32 arrays with mnist_core's pipeline at each precision in
+--precisions and each steps_per_execution in --steps, and reports the median
+wall and CPU seconds per epoch. The mnist_core side validates in the batches
+that train_model uses. Alternating epochs inside one process puts the load
+from other processes on every setting alike. On a shared machine, compare
+the CPU seconds.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from bench_training import DEFAULT_DATA  # noqa: E402
 
 NUM_CLASSES = 10
+# Short names for the table's setting column.
+PRECISION_NAMES = {"float32": "f32", "mixed_bfloat16": "bf16"}
 
 
 def _timed(function) -> tuple[float, float]:
@@ -142,12 +146,15 @@ def compare_pipelines(arguments) -> None:
     print_medians(timings, reference="keras numpy")
 
 
-def _make_fit(name: str, config, dataset, arrays, steps_per_execution: int):
+def _make_fit(name: str, config, dataset, arrays, steps_per_execution: int, dtype: str):
     """Return a function that trains one epoch of its own model."""
+    import dataclasses
+
+    from mnist_core.hardware import resolve_evaluation_batch_size
     from mnist_core.models import build_model, compile_model
     from mnist_core.training import make_tf_dataset
 
-    model = build_model(config)
+    model = build_model(config, dtype=dtype)
     compile_model(model, config, steps_per_execution=steps_per_execution)
     if name == "plain":
         x_train, y_train, x_test, y_test = arrays
@@ -164,12 +171,19 @@ def _make_fit(name: str, config, dataset, arrays, steps_per_execution: int):
 
         return fit_plain
 
+    grouped = dataclasses.replace(config, steps_per_execution=steps_per_execution)
+    evaluation_batch_size = resolve_evaluation_batch_size(grouped)
+
     def fit_core():
         train_batches = make_tf_dataset(
             dataset.x_train, dataset.y_train, config, shuffle=True
         )
         validation_batches = make_tf_dataset(
-            dataset.x_test, dataset.y_test, config, shuffle=False
+            dataset.x_test,
+            dataset.y_test,
+            config,
+            shuffle=False,
+            batch_size=evaluation_batch_size,
         )
         # The batches come shuffled, as in mnist_core.training.train_model.
         model.fit(
@@ -187,9 +201,11 @@ def compare_steps(arguments) -> None:
     """Time one-epoch fits of plain Keras and of each steps_per_execution."""
     dataset, config = _load(arguments)
     arrays = _float32_arrays(dataset, config)
-    fits = {"plain": _make_fit("plain", config, dataset, arrays, 1)}
-    for steps in arguments.steps:
-        fits[f"steps {steps}"] = _make_fit("core", config, dataset, arrays, steps)
+    fits = {"plain": _make_fit("plain", config, dataset, arrays, 1, "float32")}
+    for dtype in arguments.precisions:
+        for steps in arguments.steps:
+            name = f"{PRECISION_NAMES[dtype]} steps {steps}"
+            fits[name] = _make_fit("core", config, dataset, arrays, steps, dtype)
 
     # The first epoch of each model traces its functions: leave it out.
     for fit in fits.values():
@@ -205,14 +221,14 @@ def compare_steps(arguments) -> None:
 
 def print_medians(timings: dict[str, list[tuple[float, float]]], reference: str):
     """Print median wall and CPU seconds per epoch and the ratios to `reference`."""
-    print(f"{'setting':<14} {'wall s':>8} {'ratio':>6} {'cpu s':>8} {'ratio':>6}")
+    print(f"{'setting':<18} {'wall s':>8} {'ratio':>6} {'cpu s':>8} {'ratio':>6}")
     reference_wall = statistics.median(wall for wall, _ in timings[reference])
     reference_cpu = statistics.median(cpu for _, cpu in timings[reference])
     for name, pairs in timings.items():
         wall = statistics.median(wall for wall, _ in pairs)
         cpu = statistics.median(cpu for _, cpu in pairs)
         print(
-            f"{name:<14} {wall:>8.3f} {wall / reference_wall:>6.3f} "
+            f"{name:<18} {wall:>8.3f} {wall / reference_wall:>6.3f} "
             f"{cpu:>8.3f} {cpu / reference_cpu:>6.3f}"
         )
     print(f"medians over {len(timings[reference])} alternations per setting")
@@ -231,9 +247,22 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         help="comma-separated steps_per_execution values for `steps`",
     )
     parser.add_argument(
+        "--precisions",
+        type=lambda text: text.split(","),
+        default=["float32"],
+        help="comma-separated precisions for the mnist_core side of `steps`: "
+        "float32, mixed_bfloat16",
+    )
+    parser.add_argument(
         "--train-limit", type=int, help="use the first N training images"
     )
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    unknown = set(arguments.precisions) - set(PRECISION_NAMES)
+    if unknown:
+        parser.error(
+            f"unknown precision {sorted(unknown)}; use {list(PRECISION_NAMES)}"
+        )
+    return arguments
 
 
 def main(argv: list[str] | None = None) -> int:
