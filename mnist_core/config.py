@@ -270,6 +270,17 @@ def config_to_dict(config: RunConfig) -> dict[str, Any]:
     return data
 
 
+def _build_from_fields(cls, fields: Any, name: str):
+    """Return cls(**fields); raise ValueError naming any field cls does not have."""
+    if not isinstance(fields, dict):
+        raise ValueError(f"{name} must be a mapping, got {type(fields).__name__}")
+    known = {field.name for field in dataclasses.fields(cls)}
+    unknown = sorted(str(key) for key in set(fields) - known)
+    if unknown:
+        raise ValueError(f"{name} has unknown fields: {', '.join(unknown)}")
+    return cls(**fields)
+
+
 def config_from_dict(data: dict[str, Any]) -> RunConfig:
     """Build a config from `config_to_dict` output; raises ValueError if invalid."""
     if not isinstance(data, dict):
@@ -278,19 +289,23 @@ def config_from_dict(data: dict[str, Any]) -> RunConfig:
     architecture = fields.pop("architecture", None)
     try:
         if "image_operation" in fields:
-            fields["image_operation"] = ImageOperation(**fields["image_operation"])
+            fields["image_operation"] = _build_from_fields(
+                ImageOperation, fields["image_operation"], "image_operation"
+            )
         if architecture == "mlp":
             if "hidden_layers" in fields:
                 fields["hidden_layers"] = tuple(
-                    DenseLayerSpec(**layer) for layer in fields["hidden_layers"]
+                    _build_from_fields(DenseLayerSpec, layer, "a hidden layer")
+                    for layer in fields["hidden_layers"]
                 )
-            return MLPConfig(**fields)
+            return _build_from_fields(MLPConfig, fields, "the config")
         if architecture == "cnn":
             if "conv_blocks" in fields:
                 fields["conv_blocks"] = tuple(
-                    ConvBlockSpec(**block) for block in fields["conv_blocks"]
+                    _build_from_fields(ConvBlockSpec, block, "a convolution block")
+                    for block in fields["conv_blocks"]
                 )
-            return CNNConfig(**fields)
+            return _build_from_fields(CNNConfig, fields, "the config")
     except TypeError as error:
         raise ValueError(f"invalid config: {error}") from error
     raise ValueError(f"architecture must be 'mlp' or 'cnn', got {architecture!r}")

@@ -255,7 +255,29 @@ def test_default_config_dict_round_trip(architecture):
 def test_config_from_dict_rejects_unknown_field():
     data = config_to_dict(MLPConfig())
     data["neurons"] = 3
-    with pytest.raises(ValueError, match="neurons"):
+    with pytest.raises(ValueError, match="^the config has unknown fields: neurons$"):
+        config_from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("architecture", "field", "value", "message"),
+    [
+        ("mlp", "hidden_layers", [{"units": 8, "size": 2}], "a hidden layer has"),
+        ("cnn", "conv_blocks", [{"filters": 4, "evil": 1}], "a convolution block has"),
+        (
+            "mlp",
+            "image_operation",
+            {"name": "none", "rotate": 1},
+            "image_operation has",
+        ),
+        ("cnn", "conv_blocks", [7], "a convolution block must be a mapping"),
+    ],
+    ids=["hidden_layer", "conv_block", "image_operation", "block_not_mapping"],
+)
+def test_config_from_dict_names_nested_field(architecture, field, value, message):
+    data = config_to_dict(default_config(architecture))
+    data[field] = value
+    with pytest.raises(ValueError, match=message):
         config_from_dict(data)
 
 
