@@ -86,8 +86,12 @@ def show_train_button(config: RunConfig | None, keys: PageKeys, buildable: bool)
         )
     if busy:
         st.caption("A run is in progress: stop it or wait for it to start another.")
-    # The rerun draws the page again with the Train button disabled.
-    if clicked and config is not None and submit_training(config, keys):
+    # A click sent before the button was disabled still arrives: `busy` keeps
+    # it from queueing a second run. The rerun draws the disabled button.
+    # NOTE: AppTest refuses to click a disabled button, so no test covers the
+    # late click. Without this check, a burst of browser clicks once queued two
+    # runs.
+    if clicked and config is not None and not busy and submit_training(config, keys):
         st.rerun()
 
 
