@@ -85,8 +85,10 @@ def test_data_page_shows_digits(student):
 
 def test_mlp_training_shows_progress(student):
     go_to(student, MLP_PAGE, MLP_HEADING)
-    set_number(student, "Training images", 300)
-    set_number(student, "Epochs", 2)
+    # Long enough (about 560 batches) for a progress update on a fast machine,
+    # where 300 images for 2 epochs ended before the first one.
+    set_number(student, "Training images", 3000)
+    set_number(student, "Epochs", 3)
     set_number(student, "Batch size", 16)
     screenshot(student, "walkthrough-03-mlp-settings")
 
