@@ -35,7 +35,7 @@ def save_to_session(source: Path, name: str, owner: str) -> Path:
 def saved_copy(source: Path, name: str, owner: str) -> Path | None:
     """Return the session's model called `name` if it contains `source`'s run.
 
-    This tells a second save of the same run apart from a clash with another
+    It separates a second save of the same run from a clash with another
     model's name. Runs match by their run_id.
     """
     candidate = session_dir(owner) / f"{sanitize_name(name)}.keras"

@@ -42,9 +42,9 @@ def test_saved_copy_finds_same_run(model, tmp_path):
     other = storage.save_model(
         model, {"model": "mlp", "run_id": "run-b"}, "job-b", tmp_path / "jobs"
     )
-    kept = sharing.save_to_session(source, "kept", "alice")
+    saved = sharing.save_to_session(source, "kept", "alice")
 
-    assert sharing.saved_copy(source, "kept", "alice") == kept
+    assert sharing.saved_copy(source, "kept", "alice") == saved
     assert sharing.saved_copy(other, "kept", "alice") is None
     assert sharing.saved_copy(source, "kept", "bob") is None
     assert sharing.saved_copy(source, "elsewhere", "alice") is None

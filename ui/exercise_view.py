@@ -13,8 +13,8 @@ from ui.preset_view import show_presets
 from ui.sweep_view import show_sweep
 from ui.training_view import show_job, show_train_button
 
-# Draws a page's sidebar knobs from a config; returns the new config, or None
-# when the knobs do not make a valid one.
+# A function that draws a page's sidebar knobs from a config and returns the
+# new config, or None when the knobs do not make a valid one.
 Controls = Callable[[RunConfig, PageKeys], RunConfig | None]
 
 
